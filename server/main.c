@@ -1,0 +1,235 @@
+/* junction: the composition root. The one file that wires config, the core
+ * loop, the media workers, the listeners and the API together. */
+#include <config.h> /* autoconf: PACKAGE_VERSION */
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "api/rest.h"
+#include "server/config.h"
+#include "server/workers.h"
+#include "server/wsserver.h"
+#include "util/log.h"
+
+#define JN_LOG_TAG "main"
+
+typedef struct {
+	jn_config *cfg;
+	GMainLoop *loop;
+	jn_workers *workers;
+	jn_http *http;
+	jn_rest *rest;
+	jn_ws_server *ws;
+	bool draining;
+	guint drain_timer;
+	char **tokens;
+	int exit_code;
+} junction;
+
+static bool is_accepting(void *user)
+{
+	return !((junction *)user)->draining;
+}
+
+static gboolean drain_done(gpointer data)
+{
+	junction *j = data;
+	j->drain_timer = 0;
+	jn_info(NULL, "drained; exiting");
+	g_main_loop_quit(j->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* First signal: stop taking new work, let what runs finish (bounded by
+ * drain_timeout). Second signal: exit now. */
+static gboolean on_signal(gpointer data)
+{
+	junction *j = data;
+	if (j->draining) {
+		jn_warn(NULL, "second signal: exiting now");
+		g_main_loop_quit(j->loop);
+		return G_SOURCE_CONTINUE;
+	}
+	j->draining = true;
+	/* No calls run yet in this build, so nothing holds the drain open; the
+	 * call layer registers its own drain check here. */
+	gint64 timeout = jn_config_int(j->cfg, "general", "drain_timeout");
+	jn_info(NULL, "draining: no new calls; exiting when calls end (at most %" G_GINT64_FORMAT " s)",
+		timeout);
+	j->drain_timer = g_idle_add(drain_done, j);
+	return G_SOURCE_CONTINUE;
+}
+
+static char *web_root(const jn_config *cfg)
+{
+	const char *w = jn_config_str(cfg, "api", "web_root");
+	if (*w)
+		return g_strdup(w);
+	char *installed = g_build_filename(JN_PKGDATADIR, "web", NULL);
+	if (g_file_test(installed, G_FILE_TEST_IS_DIR))
+		return installed;
+	g_free(installed);
+	return g_build_filename(JN_SRCDIR, "web", NULL);
+}
+
+static char **api_tokens(const jn_config *cfg)
+{
+	char **t = jn_config_list(cfg, "api", "tokens");
+	if (t[0])
+		return t;
+	g_strfreev(t);
+	guint8 raw[18];
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (guint8)g_random_int_range(0, 256);
+	char *tok = g_base64_encode(raw, sizeof raw);
+	for (char *p = tok; *p; p++)
+		if (*p == '+') *p = '-'; else if (*p == '/') *p = '_';
+	char **out = g_new0(char *, 2);
+	out[0] = tok;
+	jn_info(NULL, "no [api] tokens configured; this run's REST token: %s", tok);
+	return out;
+}
+
+static int start(junction *j)
+{
+	char *err = NULL;
+	const jn_config *cfg = j->cfg;
+
+	j->workers = jn_workers_new((unsigned)jn_config_int(cfg, "general", "media_workers"));
+	jn_info(NULL, "%u media workers", jn_workers_count(j->workers));
+
+	const char *http_listen = jn_config_str(cfg, "api", "http_listen");
+	if (*http_listen) {
+		j->tokens = api_tokens(cfg);
+		jn_http_opts ho = { .listen = http_listen, .tokens = (const char *const *)j->tokens,
+				    .max_body = 1 << 20 };
+		j->http = jn_http_new(&ho);
+		jn_rest_opts ro = { .version = PACKAGE_VERSION, .started_us = g_get_monotonic_time(),
+				    .accepting = is_accepting, .user = j };
+		j->rest = jn_rest_new(j->http, &ro);
+		char *root = web_root(cfg);
+		jn_http_static(j->http, root);
+		g_free(root);
+		if (!jn_http_start(j->http, &err))
+			goto fail;
+		jn_info(NULL, "HTTP on http://%s/ (REST /api/v1, web pages)", http_listen);
+	}
+
+	const char *ws_listen = jn_config_str(cfg, "websocket", "listen");
+	const char *wss_listen = jn_config_str(cfg, "websocket", "tls_listen");
+	if (*ws_listen || *wss_listen) {
+		static const struct lws_protocols none[] = { { NULL, NULL, 0, 0, 0, NULL, 0 } };
+		jn_ws_server_opts wo = {
+			.listen = ws_listen, .tls_listen = wss_listen,
+			.tls_certificate = jn_config_str(cfg, "sip", "tls_certificate"),
+			.tls_private_key = jn_config_str(cfg, "sip", "tls_private_key"),
+			.max_message_size = (size_t)jn_config_int(cfg, "websocket", "max_message_size"),
+			.protocols = none,
+		};
+		j->ws = jn_ws_server_new(j->loop, &wo, &err);
+		if (!j->ws)
+			goto fail;
+		jn_info(NULL, "WebSocket on ws://%s/", ws_listen);
+	}
+	return 0;
+fail:
+	fprintf(stderr, "junction: %s\n", err);
+	g_free(err);
+	return 1;
+}
+
+static void stop(junction *j)
+{
+	if (j->drain_timer)
+		g_source_remove(j->drain_timer);
+	jn_ws_server_free(j->ws);
+	jn_http_free(j->http);
+	jn_rest_free(j->rest);
+	jn_workers_free(j->workers);
+	g_strfreev(j->tokens);
+}
+
+static int check_config(const char *path)
+{
+	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+	jn_config *cfg = jn_config_load_file(path, errors);
+	for (guint i = 0; i < errors->len; i++)
+		printf("%s\n", (char *)g_ptr_array_index(errors, i));
+	if (cfg)
+		printf("%s: OK\n", path);
+	int rc = cfg ? 0 : 1;
+	jn_config_free(cfg);
+	g_ptr_array_free(errors, TRUE);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	char *config_path = NULL, *check_path = NULL, *log_level = NULL;
+	gboolean version = FALSE;
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "read FILE (default: embedded loopback demo)", "FILE" },
+		{ "check-config", 0, 0, G_OPTION_ARG_FILENAME, &check_path, "validate FILE, print OK or each error as FILE:LINE: key: problem", "FILE" },
+		{ "log-level", 'l', 0, G_OPTION_ARG_STRING, &log_level, "error, warn, info, debug or trace (overrides the config)", "LEVEL" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	GError *gerr = NULL;
+	junction j = { 0 };
+
+	setlocale(LC_ALL, "C");
+	signal(SIGPIPE, SIG_IGN);
+	GOptionContext *oc = g_option_context_new("- WebRTC to SIP media server");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
+		fprintf(stderr, "junction: %s (see --help)\n", gerr->message);
+		return 2;
+	}
+	g_option_context_free(oc);
+	if (version) {
+		printf("junction %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (check_path)
+		return check_config(check_path);
+
+	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+	j.cfg = config_path ? jn_config_load_file(config_path, errors)
+			    : jn_config_load_data(jn_config_demo, strlen(jn_config_demo), "(embedded)", errors);
+	for (guint i = 0; i < errors->len; i++)
+		fprintf(stderr, "junction: %s\n", (char *)g_ptr_array_index(errors, i));
+	g_ptr_array_free(errors, TRUE);
+	if (!j.cfg)
+		return 1;
+
+	jn_log_level lvl;
+	jn_log_parse_level(jn_config_str(j.cfg, "general", "log_level"), &lvl);
+	if (log_level && !jn_log_parse_level(log_level, &lvl)) {
+		fprintf(stderr, "junction: --log-level: \"%s\" is not error, warn, info, debug or trace\n", log_level);
+		return 2;
+	}
+	jn_log_set_level(lvl);
+	jn_info(NULL, "junction %s starting (config: %s)", PACKAGE_VERSION, jn_config_source(j.cfg));
+
+	j.loop = g_main_loop_new(NULL, FALSE);
+	int rc = start(&j);
+	if (rc == 0) {
+		g_unix_signal_add(SIGINT, on_signal, &j);
+		g_unix_signal_add(SIGTERM, on_signal, &j);
+		jn_info(NULL, "ready");
+		g_main_loop_run(j.loop);
+	}
+	stop(&j);
+	g_main_loop_unref(j.loop);
+	jn_config_free(j.cfg);
+	g_free(config_path);
+	g_free(check_path);
+	g_free(log_level);
+	return rc;
+}
