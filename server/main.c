@@ -124,13 +124,18 @@ static int start(junction *j)
 	const char *ws_listen = jn_config_str(cfg, "websocket", "listen");
 	const char *wss_listen = jn_config_str(cfg, "websocket", "tls_listen");
 	if (*ws_listen || *wss_listen) {
-		static const struct lws_protocols none[] = { { NULL, NULL, 0, 0, 0, NULL, 0 } };
+		/* WebSocket subprotocols: each module that serves one adds its
+		 * lws_protocols entry here (sip: RFC 7118; junction: JSON channel). */
+		struct lws_protocols protocols[8];
+		size_t np = 0;
+		memset(protocols, 0, sizeof protocols);
+		(void)np;
 		jn_ws_server_opts wo = {
 			.listen = ws_listen, .tls_listen = wss_listen,
 			.tls_certificate = jn_config_str(cfg, "sip", "tls_certificate"),
 			.tls_private_key = jn_config_str(cfg, "sip", "tls_private_key"),
 			.max_message_size = (size_t)jn_config_int(cfg, "websocket", "max_message_size"),
-			.protocols = none,
+			.protocols = protocols,
 		};
 		j->ws = jn_ws_server_new(j->loop, &wo, &err);
 		if (!j->ws)

@@ -1,0 +1,131 @@
+// Shared helpers for browser tests: TAP output, starting junction, and
+// launching Debian's headless Chromium with the flags WebRTC over loopback
+// needs (see docs/testing.md). Tests run inside tests/lib/netns.sh.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const SRCDIR = process.env.JN_SRCDIR;
+export const WORK = process.env.JN_WORK || fs.mkdtempSync('/tmp/jn-e2e-');
+export const JUNCTION = process.env.JUNCTION;
+
+let n = 0, failed = 0;
+export function plan(count) { console.log(`1..${count}`); }
+export function ok(cond, desc, diag) {
+  n++;
+  if (cond) console.log(`ok ${n} - ${desc}`);
+  else {
+    failed++;
+    console.log(`not ok ${n} - ${desc}`);
+    if (diag !== undefined) console.log(String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n').map(l => `# ${l}`).join('\n'));
+  }
+  return cond;
+}
+export function diag(msg) { console.log(String(msg).split('\n').map(l => `# ${l}`).join('\n')); }
+export function done() { process.exitCode = failed ? 1 : 0; }
+
+// Writes text to WORK/name and returns the path.
+export function writeFile(name, text) {
+  const p = path.join(WORK, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+// A mono 16-bit WAV of a sine tone (for --use-file-for-fake-audio-capture).
+export function toneWav(name, freq, seconds = 10, rate = 48000, amplitude = 0.5) {
+  const samples = Math.round(seconds * rate);
+  const buf = Buffer.alloc(44 + samples * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + samples * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++)
+    buf.writeInt16LE(Math.round(amplitude * 32767 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + i * 2);
+  return writeFile(name, buf);
+}
+
+// Starts junction with the given config text; resolves when /api/v1/health answers.
+export async function startJunction(configText, { httpPort = 8080, name = 'junction' } = {}) {
+  const conf = writeFile(`${name}.conf`, configText);
+  const log = fs.openSync(path.join(WORK, `${name}.log`), 'w');
+  const proc = spawn(JUNCTION, ['--config', conf, '--log-level', process.env.JN_LOG_LEVEL || 'debug'],
+                     { stdio: ['ignore', log, log] });
+  proc.exited = new Promise(res => proc.on('exit', (code, sig) => res({ code, sig })));
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`);
+      if (r.ok) return proc;
+    } catch { /* not up yet */ }
+    if (proc.exitCode !== null) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`junction did not start; log:\n${junctionLog(name)}`);
+}
+
+export function junctionLog(name = 'junction') {
+  try { return fs.readFileSync(path.join(WORK, `${name}.log`), 'utf8').split('\n').slice(-60).join('\n'); }
+  catch { return '(no log)'; }
+}
+
+// Stops junction with SIGTERM; resolves with its exit code.
+export async function stopJunction(proc) {
+  if (!proc || proc.exitCode !== null) return proc ? proc.exitCode : 0;
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
+  const r = await proc.exited;
+  clearTimeout(t);
+  return r.code;
+}
+
+export function chromiumPath() {
+  for (const p of ['/usr/lib/chromium/chromium', '/usr/bin/chromium'])
+    if (fs.existsSync(p)) return p;
+  throw new Error('chromium is not installed (apt-get install chromium)');
+}
+
+// Launches headless Chromium for WebRTC over loopback. audioFile: a WAV the
+// fake microphone plays (absolute path), else Chromium's periodic beep.
+export async function launchBrowser({ audioFile } = {}) {
+  const args = [
+    '--headless=new', '--no-sandbox', '--disable-gpu',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--autoplay-policy=no-user-gesture-required', '--mute-audio',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic',
+    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost',
+  ];
+  if (audioFile) args.push(`--use-file-for-fake-audio-capture=${audioFile}`);
+  return chromium.launch({ executablePath: chromiumPath(), args, ignoreDefaultArgs: ['--headless'] });
+}
+
+// JsSIP bundled for the page (built once per checkout by esbuild).
+export function jssipBundle() {
+  const e2e = path.join(SRCDIR, 'tests', 'e2e');
+  const out = path.join(e2e, 'dist', 'jssip.js');
+  if (!fs.existsSync(out))
+    execFileSync(path.join(e2e, 'node_modules', '.bin', 'esbuild'),
+      [path.join(e2e, 'node_modules', 'jssip', 'lib', 'JsSIP.js'), '--bundle', '--format=iife',
+       '--global-name=JsSIP', `--outfile=${out}`, '--log-level=warning']);
+  return fs.readFileSync(out, 'utf8');
+}
+
+// Dominant frequency (Hz) of samples (Float32Array / array) at rate, by a
+// plain DFT scan from 50 Hz to 4 kHz in 5 Hz steps; also returns RMS.
+export function analyse(samples, rate) {
+  let sum = 0;
+  for (const s of samples) sum += s * s;
+  const rms = Math.sqrt(sum / Math.max(1, samples.length));
+  let best = 0, bestF = 0;
+  const N = Math.min(samples.length, rate); // at most one second
+  for (let f = 50; f <= 4000; f += 5) {
+    let re = 0, im = 0;
+    const w = 2 * Math.PI * f / rate;
+    for (let i = 0; i < N; i++) { re += samples[i] * Math.cos(w * i); im += samples[i] * Math.sin(w * i); }
+    const p = re * re + im * im;
+    if (p > best) { best = p; bestF = f; }
+  }
+  return { freq: bestF, rms };
+}
