@@ -10,6 +10,7 @@ build=$(cd "${1:?usage: run.sh BUILDDIR [TEST...]}" && pwd); shift
 export JN_SRCDIR="$src" JN_BUILDDIR="$build" JUNCTION="$build/junction"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lib/lsan.supp:print_suppressions=0}
 if [ $# -eq 0 ]; then set -- "$src"/tests/integration/*.test.sh "$src"/tests/e2e/*.test.mjs; fi
 pass=0; fail=0
 for t in "$@"; do
