@@ -194,6 +194,8 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &gerr)) {
 		fprintf(stderr, "junction: %s (see --help)\n", gerr->message);
+		g_error_free(gerr);
+		g_option_context_free(oc);
 		return 2;
 	}
 	g_option_context_free(oc);
@@ -201,8 +203,13 @@ int main(int argc, char **argv)
 		printf("junction %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (check_path)
-		return check_config(check_path);
+	if (check_path) {
+		int crc = check_config(check_path);
+		g_free(check_path);
+		g_free(config_path);
+		g_free(log_level);
+		return crc;
+	}
 
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
 	j.cfg = config_path ? jn_config_load_file(config_path, errors)
@@ -210,13 +217,19 @@ int main(int argc, char **argv)
 	for (guint i = 0; i < errors->len; i++)
 		fprintf(stderr, "junction: %s\n", (char *)g_ptr_array_index(errors, i));
 	g_ptr_array_free(errors, TRUE);
-	if (!j.cfg)
+	if (!j.cfg) {
+		g_free(config_path);
+		g_free(log_level);
 		return 1;
+	}
 
 	jn_log_level lvl;
 	jn_log_parse_level(jn_config_str(j.cfg, "general", "log_level"), &lvl);
 	if (log_level && !jn_log_parse_level(log_level, &lvl)) {
 		fprintf(stderr, "junction: --log-level: \"%s\" is not error, warn, info, debug or trace\n", log_level);
+		jn_config_free(j.cfg);
+		g_free(config_path);
+		g_free(log_level);
 		return 2;
 	}
 	jn_log_set_level(lvl);
