@@ -9,10 +9,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 BUILD_PKGS="gcc make autoconf automake libtool pkg-config curl ca-certificates
  libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-glib
- libmicrohttpd-dev libjansson-dev libopus-dev libspeexdsp-dev libspandsp-dev"
+ libmicrohttpd-dev libjansson-dev libopus-dev libspeexdsp-dev libspandsp-dev nodejs npm"
 TEST_PKGS="clang libclang-rt-14-dev iproute2 util-linux procps valgrind
  sip-tester baresip kamailio kamailio-websocket-modules sipsak sox espeak-ng
- chromium python3 python3-aiortc python3-websockets nodejs npm"
+ chromium python3 python3-aiortc python3-websockets"
 
 pkgs=$BUILD_PKGS
 [ "$what" = test ] && pkgs="$pkgs $TEST_PKGS"
@@ -30,6 +30,11 @@ if [ -n "$(echo "$missing" | tr -d ' ')" ]; then
   echo "install-deps: installing:$missing"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The softphone page's JsSIP bundle (web/dist/jssip.min.js), from the lockfile.
+if [ ! -f "$here/web/dist/jssip.min.js" ] || [ "$here/web/package-lock.json" -nt "$here/web/dist/jssip.min.js" ]; then
+  (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error && npm run -s build)
 fi
 
 if [ "$what" = test ]; then
