@@ -1,7 +1,7 @@
 #!/bin/sh
 # The daemon itself: health, flags, config errors, busy ports, graceful stop.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 9
+tap_plan 10
 cd "$JN_WORK"
 
 out=$("$JUNCTION" --version); tap_check "--version prints the version" test "${out#junction }" != "$out"
@@ -30,9 +30,11 @@ if jn_start t.conf jn.log 18080; then
     sh -c "test $rc -eq 1 && grep -q 'cannot listen for HTTP on 127.0.0.1:18080: Address already in use' busy.out"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:18080/api/v1/health)
   tap_check "wrong method gets 405" test "$code" = 405
+  code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' 'http://127.0.0.1:18080/../../../etc/passwd')
+  tap_check "paths outside the web root are not served" test "$code" = 404
   jn_stop; rc=$?
   tap_check "SIGTERM drains and exits 0" test $rc -eq 0
 else
-  tap_not_ok "junction starts"; tap_not_ok "busy port"; tap_not_ok "405"; tap_not_ok "SIGTERM"
+  tap_not_ok "junction starts"; tap_not_ok "busy port"; tap_not_ok "405"; tap_not_ok "traversal"; tap_not_ok "SIGTERM"
 fi
 tap_done
