@@ -12,7 +12,7 @@ for t in "$@"; do
   [ -d "$src/tests/fuzz/corpus/$name" ] && cp -r "$src/tests/fuzz/corpus/$name/." "$work/"
   dict=""; [ -f "$src/tests/fuzz/$name.dict" ] && dict="-dict=$src/tests/fuzz/$name.dict"
   if ./"$t" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix="$work/crash-" $dict "$work" >"$work.log" 2>&1; then
+       -print_final_stats=1 -artifact_prefix="$work/crash-" $dict "$work" >"$work.log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work.log" | grep -o '[0-9]*$')
     [ -z "$execs" ] && execs=$(grep -o '#[0-9]*' "$work.log" | tail -1 | tr -d '#')
     echo "ok $n - fuzz $name ${secs}s (${execs:-?} runs)"
