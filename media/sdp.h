@@ -99,8 +99,6 @@ typedef struct {
 	uint32_t rate;	  /* clock rate; 0 when no rtpmap */
 	sdp_str name;	  /* encoding name as written ("opus", "PCMU") */
 	sdp_str fmtp;	  /* parameter text after "a=fmtp:PT " (use sdp_fmtp_*) */
-	size_t fb_first;  /* index of its rtcp-fb lines in sdp_session.fbs */
-	size_t fb_count;
 } sdp_fmt;
 
 /* a=rtcp-fb:PT|* type [subtype] */
@@ -202,6 +200,8 @@ typedef struct {
 	size_t n_extmaps;
 	sdp_ssrc *ssrcs;
 	size_t n_ssrcs;
+	sdp_rtcp_fb *fbs; /* rtcp-fb lines of this section (pt -1 = "*") */
+	size_t n_fbs;
 	sdp_crypto *cryptos;
 	size_t n_cryptos;
 	sdp_attr *attrs; /* unknown attributes, in order */
@@ -230,8 +230,6 @@ typedef struct {
 	size_t n_attrs;
 	sdp_media *media;
 	size_t n_media;
-	sdp_rtcp_fb *fbs; /* all rtcp-fb lines; sdp_fmt.fb_* index here */
-	size_t n_fbs;
 } sdp_session;
 
 /* Error detail: the 1-based line and a reason ("m-line 2: bad port"). */
@@ -288,6 +286,7 @@ typedef struct {
 /* A media section to print. Strings are NUL-terminated; NULL = omit. */
 typedef struct {
 	sdp_media_type type;
+	const char *type_str; /* when type is SDP_MEDIA_OTHER */
 	uint16_t port; /* 0 rejects the section */
 	sdp_proto proto;
 	const char *proto_str; /* when proto is SDP_PROTO_OTHER */
