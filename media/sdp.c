@@ -283,6 +283,8 @@ static int fail(ctx *c, int code, const char *fmt, ...)
 	va_end(ap);
 	if (c->mline)
 		snprintf(c->err->reason, sizeof c->err->reason, "m-line %zu: %s", c->mline, what);
+	else if (!c->line)
+		snprintf(c->err->reason, sizeof c->err->reason, "%s", what);
 	else
 		snprintf(c->err->reason, sizeof c->err->reason, "line %u: %s", c->line, what);
 	return code;
