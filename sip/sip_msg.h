@@ -129,7 +129,8 @@ typedef struct {
 	sip_pl value;		/* the whole element */
 	sip_pl display;		/* display name, quotes removed (escapes kept) */
 	sip_pl uri_pl;		/* the URI text */
-	sip_uri uri;
+	sip_uri uri;		/* zeroed unless uri_parsed */
+	bool uri_parsed;	/* false for schemes other than sip/sips/tel */
 	sip_pl params;		/* header params after the URI (no leading ';') */
 	sip_pl tag;		/* tag param, unset when absent */
 } sip_addr;
