@@ -1,6 +1,7 @@
 /* media_codec: G.711 (own, bit-exact with sox), G.722 (spandsp) and Opus
  * (libopus) behind one interface. Only create/free allocate. */
 #include "media/codec.h"
+#include "media/plc.h"
 
 #include <errno.h>
 #include <opus.h>
@@ -9,8 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define PLC_FADE_FRAMES 3 /* G.722 concealment: silent after 3 lost frames */
-#define HIST_MAX 960	  /* last decoded 20 ms at 48 kHz, for G.722 PLC */
 
 struct media_codec {
 	media_codec_id id;
@@ -20,14 +19,10 @@ struct media_codec {
 	unsigned frame_samples;
 	media_codec_stats stats;
 	bool dtx;
-	/* G.711 */
-	plc_state_t *plc;
+	media_plc plc; /* G.711 and G.722 */
 	/* G.722 */
 	g722_encode_state_t *g722e;
 	g722_decode_state_t *g722d;
-	int16_t hist[HIST_MAX];
-	unsigned hist_len;
-	unsigned lost_run;
 	/* Opus */
 	OpusEncoder *opus_enc;
 	OpusDecoder *opus_dec;
@@ -218,11 +213,7 @@ int media_codec_create(const media_codec_opts *o, media_codec **out)
 			rc = EINVAL;
 			goto out;
 		}
-		c->plc = plc_init(NULL);
-		if (!c->plc) {
-			rc = ENOMEM;
-			goto out;
-		}
+		media_plc_init(&c->plc, 8000);
 	} else if (strcasecmp(o->name, "G722") == 0) {
 		c->id = MEDIA_CODEC_G722;
 		c->clock_rate = 8000; /* RFC 3551's historical error, kept by everyone */
@@ -231,6 +222,7 @@ int media_codec_create(const media_codec_opts *o, media_codec **out)
 			rc = EINVAL;
 			goto out;
 		}
+		media_plc_init(&c->plc, 16000);
 		c->g722e = g722_encode_init(NULL, 64000, 0);
 		c->g722d = g722_decode_init(NULL, 64000, 0);
 		if (!c->g722e || !c->g722d) {
@@ -275,8 +267,6 @@ media_codec *media_codec_free(media_codec *c)
 {
 	if (!c)
 		return NULL;
-	if (c->plc)
-		plc_free(c->plc);
 	if (c->g722e)
 		g722_encode_free(c->g722e);
 	if (c->g722d)
@@ -374,15 +364,6 @@ int media_codec_encode(media_codec *c, const int16_t *pcm, unsigned samples,
 	return 0;
 }
 
-static void hist_keep(media_codec *c, const int16_t *pcm, unsigned n)
-{
-	if (n > HIST_MAX)
-		n = HIST_MAX;
-	memcpy(c->hist, pcm, n * sizeof *pcm);
-	c->hist_len = n;
-	c->lost_run = 0;
-}
-
 int media_codec_decode(media_codec *c, const uint8_t *payload, size_t len,
 		       int16_t *pcm, unsigned cap, unsigned *samples)
 {
@@ -399,14 +380,13 @@ int media_codec_decode(media_codec *c, const uint8_t *payload, size_t len,
 			for (size_t i = 0; i < len; i++)
 				pcm[i] = media_g711_alaw_decode(payload[i]);
 		*samples = (unsigned)len;
-		if (len)
-			plc_rx(c->plc, pcm, (int)len);
+		media_plc_good(&c->plc, pcm, (unsigned)len);
 		break;
 	case MEDIA_CODEC_G722:
 		if (len * 2 > cap)
 			return ENOSPC;
 		*samples = (unsigned)g722_decode(c->g722d, pcm, payload, (int)len);
-		hist_keep(c, pcm, *samples);
+		media_plc_good(&c->plc, pcm, *samples);
 		break;
 	case MEDIA_CODEC_OPUS: {
 		if (len == 0)
@@ -430,24 +410,9 @@ int media_codec_conceal(media_codec *c, const uint8_t *next, size_t next_len,
 	switch (c->id) {
 	case MEDIA_CODEC_PCMU:
 	case MEDIA_CODEC_PCMA:
-		plc_fillin(c->plc, pcm, (int)samples);
+	case MEDIA_CODEC_G722:
+		media_plc_conceal(&c->plc, pcm, samples);
 		break;
-	case MEDIA_CODEC_G722: {
-		/* Repeat the last frame with a linear fade per lost frame: crude,
-		 * but it hides a single loss without a click. */
-		unsigned run = c->lost_run++;
-		for (unsigned i = 0; i < samples; i++) {
-			if (run >= PLC_FADE_FRAMES || c->hist_len == 0) {
-				pcm[i] = 0;
-				continue;
-			}
-			int32_t g0 = (int32_t)(PLC_FADE_FRAMES - run) * 256 / PLC_FADE_FRAMES;
-			int32_t g1 = (int32_t)(PLC_FADE_FRAMES - run - 1) * 256 / PLC_FADE_FRAMES;
-			int32_t g = g0 + (g1 - g0) * (int32_t)i / (int32_t)samples;
-			pcm[i] = (int16_t)(c->hist[i % c->hist_len] * g / 256);
-		}
-		break;
-	}
 	case MEDIA_CODEC_OPUS: {
 		if (samples % (c->pcm_rate / 400))
 			return EINVAL; /* whole 2.5 ms units only */
