@@ -303,6 +303,10 @@ static int count_pass(const char *buf, size_t len, counts *n, ctx *c)
 			continue;
 		if (line.l < 2 || line.p[1] != '=')
 			return fail(c, EBADMSG, "not a type=value line");
+		/* RFC 8866 §9: no NUL or CR inside a line. Refusing them here
+		 * means no slice can smuggle a line break into an SDP we print. */
+		if (memchr(line.p, '\r', line.l) || memchr(line.p, '\0', line.l))
+			return fail(c, EBADMSG, "CR or NUL inside a line");
 		if (line.p[0] == 'm') {
 			if (++n->media > SDP_MAX_MEDIA)
 				return fail(c, EMSGSIZE, "more than %u m-lines", SDP_MAX_MEDIA);
@@ -820,7 +824,10 @@ static int parse_attr(parser *p, sdp_str line)
 	} else if (!m) {
 		raw = true;
 	} else if (sdp_str_eq(name, "mid")) {
-		m->mid = trim(v);
+		sdp_str tok, rest = v;
+		m->mid = next_tok(&rest, &tok) ? tok : trim(v);
+		if (next_tok(&rest, &tok))
+			return fail(&p->c, EBADMSG, "bad mid"); /* a token (RFC 5888) */
 	} else if (sdp_str_eq(name, "rtcp-mux")) {
 		m->rtcp_mux = true;
 	} else if (sdp_str_eq(name, "rtcp-rsize")) {

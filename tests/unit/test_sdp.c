@@ -911,6 +911,14 @@ static void test_errors(void)
 	expect_error("v=0\r\no=- 1 1 IN IP4 1.1.1.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
 		     EBADMSG, "m-line 1: no c= line");
 	expect_error(HDR "m=audio 4000 RTP/AVP 0\r\nc=IN IP4\r\n", EBADMSG, "m-line 1: bad c= line");
+	expect_error(HDR "m=audio 4000 RTP/AVP 0\r\na=mid:a b\r\n", EBADMSG, "m-line 1: bad mid");
+	expect_error(HDR "m=audio 4000 RTP/AVP 0\r\na=fmtp:0 x\ry\r\n", EBADMSG,
+		     "line 7: CR or NUL inside a line");
+	static const char nul[] = HDR "a=tool:x\0y\r\n";
+	sdp_session *s = NULL;
+	sdp_error err;
+	g_assert_cmpint(sdp_parse(nul, sizeof nul - 1, &s, &err), ==, EBADMSG);
+	g_assert_cmpstr(err.reason, ==, "line 6: CR or NUL inside a line");
 
 	/* caps */
 	GString *big = g_string_new(HDR);
