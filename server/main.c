@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "server/workers.h"
 #include "server/wsserver.h"
+#include "sip/sip_stack.h"
 #include "util/log.h"
 
 #define JN_LOG_TAG "main"
@@ -26,6 +27,7 @@ typedef struct {
 	jn_http *http;
 	jn_rest *rest;
 	jn_ws_server *ws;
+	sip_stack *sip;
 	bool draining;
 	guint drain_timer;
 	char **tokens;
@@ -96,6 +98,51 @@ static char **api_tokens(const jn_config *cfg)
 	return out;
 }
 
+/* The SIP stack from [sip] and every [user:NAME] (sip/ never reads config). */
+static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
+{
+	char **names = jn_config_instances(cfg, "user");
+	char **algs = jn_config_list(cfg, "sip", "auth_algorithms");
+	size_t n = g_strv_length(names);
+	sip_stack_user *users = g_new0(sip_stack_user, n + 1);
+	char **sections = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		sections[i] = g_strconcat("user:", names[i], NULL);
+		users[i].name = names[i];
+		users[i].password = jn_config_str(cfg, sections[i], "password");
+		users[i].ha1_md5 = jn_config_str(cfg, sections[i], "ha1_md5");
+		users[i].ha1_sha256 = jn_config_str(cfg, sections[i], "ha1_sha256");
+	}
+	sip_stack_opts so = {
+		.udp_listen = jn_config_str(cfg, "sip", "udp_listen"),
+		.tcp_listen = jn_config_str(cfg, "sip", "tcp_listen"),
+		.ws = ws, .ws_listen = jn_config_str(cfg, "websocket", "listen"),
+		.domain = jn_config_str(cfg, "sip", "domain"),
+		.realm = jn_config_str(cfg, "sip", "realm"),
+		.user_agent = jn_config_str(cfg, "sip", "user_agent"),
+		.auth_algorithms = (const char *const *)algs,
+		.nonce_lifetime_s = (unsigned)jn_config_int(cfg, "sip", "nonce_lifetime"),
+		.t1 = (unsigned)jn_config_int(cfg, "sip", "t1"),
+		.t2 = (unsigned)jn_config_int(cfg, "sip", "t2"),
+		.t4 = (unsigned)jn_config_int(cfg, "sip", "t4"),
+		.min_expires = (unsigned)jn_config_int(cfg, "sip", "min_expires"),
+		.max_expires = (unsigned)jn_config_int(cfg, "sip", "max_expires"),
+		.default_expires = (unsigned)jn_config_int(cfg, "sip", "default_expires"),
+		.max_message = (size_t)jn_config_int(cfg, "sip", "max_message_size"),
+		.max_connections = (unsigned)jn_config_int(cfg, "sip", "max_connections"),
+		.tcp_idle_timeout_s = (unsigned)jn_config_int(cfg, "sip", "tcp_idle_timeout"),
+		.users = users, .n_users = n,
+	};
+	sip_stack *s = sip_stack_new(&so, err);
+	for (size_t i = 0; i < n; i++)
+		g_free(sections[i]);
+	g_free(sections);
+	g_free(users);
+	g_strfreev(algs);
+	g_strfreev(names);
+	return s;
+}
+
 static int start(junction *j)
 {
 	char *err = NULL;
@@ -123,12 +170,18 @@ static int start(junction *j)
 
 	const char *ws_listen = jn_config_str(cfg, "websocket", "listen");
 	const char *wss_listen = jn_config_str(cfg, "websocket", "tls_listen");
+	j->sip = start_sip(cfg, *ws_listen || *wss_listen, &err);
+	if (!j->sip)
+		goto fail;
+	jn_info(NULL, "SIP on udp:%s tcp:%s", jn_config_str(cfg, "sip", "udp_listen"),
+		jn_config_str(cfg, "sip", "tcp_listen"));
 	if (*ws_listen || *wss_listen) {
 		/* WebSocket subprotocols: each module that serves one adds its
 		 * lws_protocols entry here (sip: RFC 7118; junction: JSON channel). */
 		struct lws_protocols protocols[8];
 		size_t np = 0;
 		memset(protocols, 0, sizeof protocols);
+		protocols[np++] = sip_stack_ws_protocol(j->sip);
 		(void)np;
 		jn_ws_server_opts wo = {
 			.listen = ws_listen, .tls_listen = wss_listen,
@@ -154,6 +207,7 @@ static void stop(junction *j)
 	if (j->drain_timer)
 		g_source_remove(j->drain_timer);
 	jn_ws_server_free(j->ws);
+	sip_stack_free(j->sip); /* after the lws host: its "sip" callbacks point into the stack */
 	jn_http_free(j->http);
 	jn_rest_free(j->rest);
 	jn_workers_free(j->workers);

@@ -39,6 +39,8 @@ typedef struct {
 } sip_peer;
 
 typedef void (*sip_tp_recv_fn)(void *user, const sip_peer *from, const char *data, size_t len);
+/* A flow's connection closed (the flow is detached right after). */
+typedef void (*sip_tp_closed_fn)(void *user, sip_flow *flow);
 
 typedef struct {
 	/* Sends one message: over flow when given (must belong to tp), else to
@@ -54,6 +56,7 @@ struct sip_transport {
 	sip_tp_kind kind;
 	jn_addr local;            /* listen address */
 	sip_tp_recv_fn recv;
+	sip_tp_closed_fn closed; /* may be NULL */
 	void *user;
 	size_t max_message;
 	uint64_t next_flow_id;
@@ -64,6 +67,7 @@ struct sip_transport {
 typedef struct {
 	const char *listen;       /* "127.0.0.1:5060" */
 	sip_tp_recv_fn recv;
+	sip_tp_closed_fn closed;  /* may be NULL */
 	void *user;
 	size_t max_message;       /* 0 = 65535 */
 	unsigned max_connections; /* streams and WS; 0 = 4096 */

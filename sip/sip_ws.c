@@ -28,6 +28,8 @@ struct sip_ws {
 static void conn_free(ws_conn *c)
 {
 	GByteArray *b;
+	if (c->flow && c->w->base.closed)
+		c->w->base.closed(c->w->base.user, c->flow);
 	if (c->flow) {
 		sip_flow_detach(c->flow);
 		c->flow = sip_flow_unref(c->flow);
@@ -192,6 +194,7 @@ sip_transport *sip_ws_new(const sip_tp_opts *o, bool secure)
 	if (o->listen)
 		jn_addr_parse(o->listen, 0, &w->base.local);
 	w->base.recv = o->recv;
+	w->base.closed = o->closed;
 	w->base.user = o->user;
 	w->base.max_message = o->max_message ? o->max_message : 65535;
 	w->max_connections = o->max_connections ? o->max_connections : 4096;

@@ -1,0 +1,17 @@
+/* sip_tcp: SIP over TCP (RFC 3261 §18). Listens on one address, accepts up
+ * to max_connections, connects out on demand (and reuses a connection to
+ * the same address), frames the byte stream with sip_frame, answers CRLF
+ * keep-alive pings (RFC 5626 §4.4.1) and closes connections idle for
+ * idle_timeout_s. Each connection is a flow. */
+#ifndef SIP_TCP_H
+#define SIP_TCP_H
+
+#include "sip/sip_transport.h"
+
+/* Opens the listener on o->listen. NULL with *err set to one line naming
+ * the address. */
+sip_transport *sip_tcp_new(const sip_tp_opts *o, char **err);
+/* Open connections now (accepted and outbound). */
+unsigned sip_tcp_connections(const sip_transport *tcp);
+
+#endif
