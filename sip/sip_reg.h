@@ -20,6 +20,9 @@
 
 typedef struct sip_reg sip_reg;
 
+/* Most Contacts one REGISTER may carry (more: EINVAL). */
+#define SIP_REG_MAX_CONTACTS 64
+
 typedef struct {
 	unsigned default_expires;  /* no expires anywhere: 0 means 3600 */
 	unsigned min_expires;      /* below it: 423; 0 means 60 */
