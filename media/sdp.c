@@ -257,11 +257,50 @@ static bool next_line(const char **pos, const char *end, sdp_str *line)
 	return true;
 }
 
-static bool attr_is(sdp_str line, const char *name)
+/* Attribute names we model. Looked up by length first, so most lines cost
+ * a few integer compares and one memcmp (the parser's hottest loop). */
+typedef enum {
+	A_UNKNOWN = 0,
+	A_SENDRECV, A_SENDONLY, A_RECVONLY, A_INACTIVE,
+	A_CANDIDATE, A_RTCP_FB, A_RTPMAP, A_FMTP, A_EXTMAP, A_SSRC, A_CRYPTO,
+	A_ICE_UFRAG, A_ICE_PWD, A_ICE_OPTIONS, A_FINGERPRINT, A_SETUP, A_ICE_LITE,
+	A_GROUP, A_MSID_SEMANTIC, A_MID, A_RTCP_MUX, A_RTCP_RSIZE, A_END_OF_CANDIDATES,
+	A_MSID, A_PTIME, A_MAXPTIME, A_SCTP_PORT, A_RTCP,
+} attr_id;
+
+#define ANAME(s, id) { s, sizeof s - 1, id }
+static const struct {
+	const char *name;
+	uint8_t len;
+	uint8_t id;
+} attr_names[] = {
+	ANAME("rtcp-fb", A_RTCP_FB), ANAME("rtpmap", A_RTPMAP), ANAME("fmtp", A_FMTP),
+	ANAME("candidate", A_CANDIDATE), ANAME("extmap", A_EXTMAP), ANAME("ssrc", A_SSRC),
+	ANAME("sendrecv", A_SENDRECV), ANAME("sendonly", A_SENDONLY), ANAME("recvonly", A_RECVONLY),
+	ANAME("inactive", A_INACTIVE), ANAME("crypto", A_CRYPTO), ANAME("ice-ufrag", A_ICE_UFRAG),
+	ANAME("ice-pwd", A_ICE_PWD), ANAME("ice-options", A_ICE_OPTIONS),
+	ANAME("fingerprint", A_FINGERPRINT), ANAME("setup", A_SETUP), ANAME("ice-lite", A_ICE_LITE),
+	ANAME("group", A_GROUP), ANAME("msid-semantic", A_MSID_SEMANTIC), ANAME("mid", A_MID),
+	ANAME("rtcp-mux", A_RTCP_MUX), ANAME("rtcp-rsize", A_RTCP_RSIZE),
+	ANAME("end-of-candidates", A_END_OF_CANDIDATES), ANAME("msid", A_MSID),
+	ANAME("ptime", A_PTIME), ANAME("maxptime", A_MAXPTIME), ANAME("sctp-port", A_SCTP_PORT),
+	ANAME("rtcp", A_RTCP),
+};
+
+static attr_id attr_lookup(sdp_str name)
 {
-	size_t n = strlen(name);
-	return line.l >= 2 + n && memcmp(line.p + 2, name, n) == 0 &&
-	       (line.l == 2 + n || line.p[2 + n] == ':');
+	for (size_t i = 0; i < G_N_ELEMENTS(attr_names); i++)
+		if (attr_names[i].len == name.l && memcmp(attr_names[i].name, name.p, name.l) == 0)
+			return (attr_id)attr_names[i].id;
+	return A_UNKNOWN;
+}
+
+/* The name of an a= line: up to the first ':'. */
+static sdp_str attr_name(sdp_str line, sdp_str *value)
+{
+	sdp_str body = mk(line.p + 2, line.l - 2), name;
+	split_at(body, ':', &name, value);
+	return name;
 }
 
 typedef struct {
@@ -290,6 +329,12 @@ static int fail(ctx *c, int code, const char *fmt, ...)
 	return code;
 }
 
+/* "a=NAME:" or "a=NAME" at the start of line; NAME a literal, so the
+ * compiler inlines the compare (this runs on every line of the first pass). */
+#define HAS_ATTR(line, name)                                                       \
+	((line).l >= 2 + sizeof name - 1 && memcmp((line).p + 2, name, sizeof name - 1) == 0 && \
+	 ((line).l == 2 + sizeof name - 1 || (line).p[2 + sizeof name - 1] == ':'))
+
 static int count_pass(const char *buf, size_t len, counts *n, ctx *c)
 {
 	const char *pos = buf, *end = buf + len;
@@ -303,9 +348,9 @@ static int count_pass(const char *buf, size_t len, counts *n, ctx *c)
 			continue;
 		if (line.l < 2 || line.p[1] != '=')
 			return fail(c, EBADMSG, "not a type=value line");
-		/* RFC 8866 §9: no NUL or CR inside a line. Refusing them here
-		 * means no slice can smuggle a line break into an SDP we print. */
-		if (memchr(line.p, '\r', line.l) || memchr(line.p, '\0', line.l))
+		/* RFC 8866 §9: no CR inside a line (NUL: see sdp_parse). Refusing
+		 * them means no slice can smuggle a line break into an SDP we print. */
+		if (memchr(line.p, '\r', line.l))
 			return fail(c, EBADMSG, "CR or NUL inside a line");
 		if (line.p[0] == 'm') {
 			if (++n->media > SDP_MAX_MEDIA)
@@ -320,15 +365,15 @@ static int count_pass(const char *buf, size_t len, counts *n, ctx *c)
 				n->fmts += t - 3;
 		} else if (line.p[0] == 'a') {
 			n->attrs++; /* every a= line may end up unknown */
-			if (attr_is(line, "candidate"))
-				n->cands++;
-			else if (attr_is(line, "rtcp-fb"))
+			if (HAS_ATTR(line, "rtcp-fb"))
 				n->fbs++;
-			else if (attr_is(line, "extmap"))
+			else if (HAS_ATTR(line, "candidate"))
+				n->cands++;
+			else if (HAS_ATTR(line, "extmap"))
 				n->extmaps++;
-			else if (attr_is(line, "ssrc"))
+			else if (HAS_ATTR(line, "ssrc"))
 				n->ssrcs++;
-			else if (attr_is(line, "crypto"))
+			else if (HAS_ATTR(line, "crypto"))
 				n->cryptos++;
 		}
 	}
@@ -757,103 +802,122 @@ static int parse_group(parser *p, sdp_str v, bool *keep_raw)
 	return 0;
 }
 
-static bool dir_of(sdp_str name, sdp_dir *d)
-{
-	if (sdp_str_eq(name, "sendrecv"))
-		*d = SDP_DIR_SENDRECV;
-	else if (sdp_str_eq(name, "sendonly"))
-		*d = SDP_DIR_SENDONLY;
-	else if (sdp_str_eq(name, "recvonly"))
-		*d = SDP_DIR_RECVONLY;
-	else if (sdp_str_eq(name, "inactive"))
-		*d = SDP_DIR_INACTIVE;
-	else
-		return false;
-	return true;
-}
-
 static int parse_attr(parser *p, sdp_str line)
 {
-	sdp_str body = mk(line.p + 2, line.l - 2), name, v;
-	split_at(body, ':', &name, &v);
+	sdp_str v, name = attr_name(line, &v);
 	sdp_session *s = p->s;
 	sdp_media *m = p->m;
 	bool raw = false;
 	int rc = 0;
 	uint32_t x = 0;
-	sdp_dir d;
+	attr_id id = attr_lookup(name);
 
-	if (dir_of(name, &d)) {
+	/* session-only and media-only attributes in the wrong place: unknown */
+	if ((!m && id >= A_MID) || (m && (id == A_ICE_LITE || id == A_GROUP || id == A_MSID_SEMANTIC)))
+		id = A_UNKNOWN;
+	switch (id) {
+	case A_SENDRECV:
+	case A_SENDONLY:
+	case A_RECVONLY:
+	case A_INACTIVE: {
+		sdp_dir d = (sdp_dir)(SDP_DIR_SENDRECV + (id - A_SENDRECV));
 		if (m) {
 			m->dir = d;
 			m->dir_explicit = true;
 		} else {
 			s->dir = d;
 		}
-	} else if (sdp_str_eq(name, "candidate")) {
+		break;
+	}
+	case A_CANDIDATE:
 		raw = !parse_candidate(p, v);
-	} else if (sdp_str_eq(name, "rtcp-fb")) {
+		break;
+	case A_RTCP_FB:
 		raw = !parse_rtcp_fb(p, v);
-	} else if (sdp_str_eq(name, "rtpmap")) {
+		break;
+	case A_RTPMAP:
 		raw = !parse_rtpmap(p, v);
-	} else if (sdp_str_eq(name, "fmtp")) {
+		break;
+	case A_FMTP:
 		raw = !parse_fmtp(p, v);
-	} else if (sdp_str_eq(name, "extmap")) {
+		break;
+	case A_EXTMAP:
 		raw = !parse_extmap(p, v);
-	} else if (sdp_str_eq(name, "ssrc")) {
+		break;
+	case A_SSRC:
 		raw = !parse_ssrc(p, v);
-	} else if (sdp_str_eq(name, "crypto")) {
+		break;
+	case A_CRYPTO:
 		raw = !parse_crypto(p, v);
-	} else if (sdp_str_eq(name, "ice-ufrag")) {
+		break;
+	case A_ICE_UFRAG:
 		*(m ? &m->ice_ufrag : &s->ice_ufrag) = trim(v);
-	} else if (sdp_str_eq(name, "ice-pwd")) {
+		break;
+	case A_ICE_PWD:
 		*(m ? &m->ice_pwd : &s->ice_pwd) = trim(v);
-	} else if (sdp_str_eq(name, "ice-options")) {
+		break;
+	case A_ICE_OPTIONS:
 		if (has_trickle(v))
 			*(m ? &m->ice_trickle : &s->ice_trickle) = true;
-	} else if (sdp_str_eq(name, "fingerprint")) {
+		break;
+	case A_FINGERPRINT:
 		rc = parse_fingerprint(p, v, m ? &m->fingerprint : &s->fingerprint);
-	} else if (sdp_str_eq(name, "setup")) {
+		break;
+	case A_SETUP:
 		rc = parse_setup(p, v, m ? &m->setup : &s->setup);
-	} else if (!m && sdp_str_eq(name, "ice-lite")) {
+		break;
+	case A_ICE_LITE:
 		s->ice_lite = true;
-	} else if (!m && sdp_str_eq(name, "group")) {
+		break;
+	case A_GROUP:
 		rc = parse_group(p, v, &raw);
-	} else if (!m && sdp_str_eq(name, "msid-semantic")) {
+		break;
+	case A_MSID_SEMANTIC:
 		s->msid_semantic = trim(v);
-	} else if (!m) {
-		raw = true;
-	} else if (sdp_str_eq(name, "mid")) {
+		break;
+	case A_MID: {
 		sdp_str tok, rest = v;
 		m->mid = next_tok(&rest, &tok) ? tok : trim(v);
 		if (next_tok(&rest, &tok))
 			return fail(&p->c, EBADMSG, "bad mid"); /* a token (RFC 5888) */
-	} else if (sdp_str_eq(name, "rtcp-mux")) {
+		break;
+	}
+	case A_RTCP_MUX:
 		m->rtcp_mux = true;
-	} else if (sdp_str_eq(name, "rtcp-rsize")) {
+		break;
+	case A_RTCP_RSIZE:
 		m->rtcp_rsize = true;
-	} else if (sdp_str_eq(name, "end-of-candidates")) {
+		break;
+	case A_END_OF_CANDIDATES:
 		m->end_of_candidates = true;
-	} else if (sdp_str_eq(name, "msid")) {
+		break;
+	case A_MSID:
 		m->msid = trim(v);
-	} else if (sdp_str_eq(name, "ptime")) {
+		break;
+	case A_PTIME:
 		rc = parse_uint_attr(p, v, 10000, "ptime", &x);
 		m->ptime = x;
-	} else if (sdp_str_eq(name, "maxptime")) {
+		break;
+	case A_MAXPTIME:
 		rc = parse_uint_attr(p, v, 10000, "maxptime", &x);
 		m->maxptime = x;
-	} else if (sdp_str_eq(name, "sctp-port")) {
+		break;
+	case A_SCTP_PORT:
 		rc = parse_uint_attr(p, v, 65535, "sctp-port", &x);
 		m->sctp_port = (uint16_t)x;
-	} else if (sdp_str_eq(name, "rtcp")) {
+		break;
+	case A_RTCP: {
 		sdp_str port, net, at, addr;
 		rc = parse_uint_attr(p, v, 65535, "rtcp", &x);
 		m->rtcp_port = (uint16_t)x;
 		next_tok(&v, &port);
 		if (!rc && next_tok(&v, &net) && next_tok(&v, &at) && next_tok(&v, &addr))
 			m->rtcp_addr = addr;
-	} else {
+		break;
+	}
+	case A_UNKNOWN:
 		raw = true;
+		break;
 	}
 	if (rc)
 		return rc;
@@ -947,6 +1011,13 @@ int sdp_parse(const char *buf, size_t len, sdp_session **out, sdp_error *err)
 		return fail(&p.c, EMSGSIZE, "SDP larger than %u bytes", SDP_MAX_SIZE);
 	if ((rc = count_pass(buf, len, &n, &p.c)))
 		return rc;
+	const char *nul = len ? memchr(buf, '\0', len) : NULL;
+	if (nul) {
+		const char *q = buf;
+		for (p.c.line = 1; (q = memchr(q, '\n', (size_t)(nul - q))); q++)
+			p.c.line++;
+		return fail(&p.c, EBADMSG, "CR or NUL inside a line");
+	}
 
 	size_t off_media = ALIGN8(sizeof(sdp_session));
 	size_t off_fmts = off_media + ALIGN8(n.media * sizeof(sdp_media));
