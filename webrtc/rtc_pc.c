@@ -1,0 +1,370 @@
+#include "webrtc/rtc_pc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "media/rtp.h"
+#include "util/log.h"
+#include "webrtc/rtc_ice.h"
+#include "webrtc/rtc_srtp.h"
+
+#define JN_LOG_TAG "pc"
+
+struct rtc_pc {
+	rtc_pc_opts o;
+	char *id;
+	sdp_session *offer;
+	rtc_pc_state st;
+	rtc_ice *ice;
+	rtc_dtls *dtls;
+	rtc_srtp *srtp;
+	GPtrArray *cands; /* local candidates until the answer is sent */
+	bool answered;
+	bool dtls_client;
+	uint32_t ssrc;
+	char codec[32];
+	GSource *tick;
+	gint64 created_us, last_rx_us;
+	rtc_pc_stats stats;
+	/* answer inputs kept until gathering is done */
+	sdp_local local;
+	sdp_codec codecs[3];
+	char fingerprint[128];
+	char *msid;
+};
+
+static const char *const opus_fmtp = "minptime=10;useinbandfec=1";
+
+rtc_pc_state rtc_pc_get_state(const rtc_pc *pc)
+{
+	return pc->st;
+}
+
+void rtc_pc_close(rtc_pc *pc, const char *reason)
+{
+	if (pc->st == RTC_PC_CLOSED)
+		return;
+	pc->st = RTC_PC_CLOSED;
+	if (pc->dtls)
+		rtc_dtls_close(pc->dtls);
+	jn_info(pc->id, "peer connection closed: %s", reason);
+	if (pc->o.state)
+		pc->o.state(pc->o.user, RTC_PC_CLOSED, reason);
+}
+
+/* ---- packet path ---- */
+
+static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
+{
+	if (!pc->srtp || rtc_srtp_unprotect(pc->srtp, buf, &len)) {
+		pc->stats.srtp_errors++;
+		return;
+	}
+	pc->stats.rtp_in++;
+	pc->stats.bytes_in += len;
+	if (!pc->o.echo)
+		return;
+	/* Our own SSRC (announced in the answer): the browser then maps the
+	 * echo to the receiver it created for our m-line. */
+	rtp_set_ssrc(buf, pc->ssrc);
+	if (rtc_srtp_protect(pc->srtp, buf, cap, &len) || rtc_ice_send(pc->ice, buf, len))
+		return;
+	pc->stats.rtp_out++;
+	pc->stats.bytes_out += len;
+}
+
+static void on_rtcp(rtc_pc *pc, uint8_t *buf, size_t len)
+{
+	if (!pc->srtp || rtc_srtp_unprotect_rtcp(pc->srtp, buf, &len)) {
+		pc->stats.srtp_errors++;
+		return;
+	}
+	rtcp_iter it;
+	rtcp_pkt p;
+	rtcp_iter_init(&it, buf, len);
+	while (rtcp_iter_next(&it, &p) == 0)
+		if (p.pt == RTCP_BYE)
+			jn_debug(pc->id, "RTCP BYE from the peer");
+	pc->stats.rtcp_in++;
+}
+
+static void on_ice_recv(void *user, uint8_t *buf, size_t len, size_t cap)
+{
+	rtc_pc *pc = user;
+	if (pc->st == RTC_PC_CLOSED)
+		return;
+	pc->last_rx_us = g_get_monotonic_time();
+	switch (rtp_demux(buf, len)) {
+	case RTP_DEMUX_DTLS:
+		pc->stats.dtls_in++;
+		if (pc->dtls)
+			rtc_dtls_feed(pc->dtls, buf, len);
+		break;
+	case RTP_DEMUX_RTP: on_rtp(pc, buf, len, cap); break;
+	case RTP_DEMUX_RTCP: on_rtcp(pc, buf, len); break;
+	default: break;
+	}
+}
+
+/* ---- DTLS ---- */
+
+static void on_dtls_send(void *user, const uint8_t *buf, size_t len)
+{
+	rtc_pc *pc = user;
+	rtc_ice_send(pc->ice, buf, len);
+}
+
+static void on_dtls_state(void *user, rtc_dtls_state st, const char *reason)
+{
+	rtc_pc *pc = user;
+	if (pc->st == RTC_PC_CLOSED)
+		return;
+	if (st == RTC_DTLS_CONNECTED) {
+		rtc_srtp_profile prof;
+		uint8_t tx[RTC_SRTP_MAX_KEY], rx[RTC_SRTP_MAX_KEY];
+		int rc = rtc_dtls_srtp_keys(pc->dtls, &prof, tx, rx);
+		if (!rc)
+			rc = rtc_srtp_new(prof, tx, rx, &pc->srtp);
+		memset(tx, 0, sizeof tx);
+		memset(rx, 0, sizeof rx);
+		if (rc) {
+			rtc_pc_close(pc, "cannot key SRTP");
+			return;
+		}
+		char pair[160];
+		rtc_ice_selected_pair(pc->ice, pair, sizeof pair);
+		jn_info(pc->id, "connected: %s, %s, %s", pair, rtc_srtp_profile_name(prof), pc->codec);
+		pc->st = RTC_PC_CONNECTED;
+		if (pc->o.state)
+			pc->o.state(pc->o.user, RTC_PC_CONNECTED, NULL);
+	} else if (st == RTC_DTLS_FAILED) {
+		char *r = g_strdup_printf("DTLS failed: %s", reason ? reason : "?");
+		rtc_pc_close(pc, r);
+		g_free(r);
+	} else if (st == RTC_DTLS_CLOSED && reason && strstr(reason, "peer")) {
+		rtc_pc_close(pc, "peer closed DTLS");
+	}
+}
+
+/* ---- ICE ---- */
+
+static void send_answer(rtc_pc *pc)
+{
+	GString *out = g_string_new(NULL);
+	sdp_error err;
+	pc->local.candidates = (const char *const *)pc->cands->pdata;
+	pc->local.n_candidates = pc->cands->len;
+	pc->local.end_of_candidates = true;
+	/* c= and m= carry the first candidate's address (RFC 8839 §4.2.1.2). */
+	char addr[64] = "";
+	unsigned port = 9;
+	if (pc->cands->len) {
+		char **f = g_strsplit(g_ptr_array_index(pc->cands, 0), " ", 8);
+		if (g_strv_length(f) >= 6 && strlen(f[4]) < sizeof addr) {
+			g_strlcpy(addr, f[4], sizeof addr);
+			port = (unsigned)g_ascii_strtoull(f[5], NULL, 10);
+		}
+		g_strfreev(f);
+	}
+	if (addr[0]) {
+		pc->local.addr = addr;
+		pc->local.port = (uint16_t)port;
+	}
+	int rc = sdp_answer(pc->offer, &pc->local, out, NULL, &err);
+	pc->answered = true;
+	if (rc)
+		rtc_pc_close(pc, err.reason);
+	else if (pc->o.answer)
+		pc->o.answer(pc->o.user, out->str);
+	g_string_free(out, TRUE);
+}
+
+static void on_ice_candidate(void *user, const char *cand)
+{
+	rtc_pc *pc = user;
+	if (pc->st == RTC_PC_CLOSED)
+		return;
+	if (!pc->answered) {
+		if (cand)
+			g_ptr_array_add(pc->cands, g_strdup(cand));
+		else
+			send_answer(pc);
+		return;
+	}
+	if (pc->o.candidate)
+		pc->o.candidate(pc->o.user, cand);
+}
+
+static void on_ice_state(void *user, rtc_ice_state st)
+{
+	rtc_pc *pc = user;
+	if (pc->st == RTC_PC_CLOSED)
+		return;
+	if (st == RTC_ICE_CONNECTED && pc->dtls_client)
+		rtc_dtls_start(pc->dtls);
+	else if (st == RTC_ICE_FAILED)
+		rtc_pc_close(pc, pc->st == RTC_PC_CONNECTED ? "ICE consent lost" : "ICE failed");
+}
+
+static gboolean on_tick(gpointer data)
+{
+	rtc_pc *pc = data;
+	gint64 now = g_get_monotonic_time();
+	gint64 limit = (gint64)(pc->o.consent_timeout ? pc->o.consent_timeout : 30) * G_USEC_PER_SEC;
+	if (pc->st == RTC_PC_CONNECTED && now - pc->last_rx_us > limit)
+		rtc_pc_close(pc, "consent expired: nothing from the peer");
+	else if (pc->st == RTC_PC_CONNECTING && now - pc->created_us > limit)
+		rtc_pc_close(pc, "ICE/DTLS did not connect in time");
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- life cycle ---- */
+
+#define FAIL(code, ...) do { *err = g_strdup_printf(__VA_ARGS__); rc = (code); goto out; } while (0)
+
+int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err)
+{
+	rtc_pc *pc = g_new0(rtc_pc, 1);
+	int rc = 0;
+	pc->o = *o;
+	pc->id = g_strdup(o->id ? o->id : "pc");
+	pc->o.id = pc->id;
+	pc->offer = sdp_ref(offer);
+	pc->cands = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(pc->cands, NULL); /* keeps pdata NULL-terminated */
+	g_ptr_array_set_size(pc->cands, 0);
+	pc->created_us = pc->last_rx_us = g_get_monotonic_time();
+	do
+		pc->ssrc = g_random_int();
+	while (!pc->ssrc);
+
+	rtc_ice_opts io = {
+		.context = o->context, .controlling = false, .local_addresses = o->local_addresses,
+		.port_min = o->port_min, .port_max = o->port_max, .stun_server = o->stun_server,
+		.turn_server = o->turn_server, .turn_username = o->turn_username,
+		.turn_password = o->turn_password, .id = pc->id, .recv = on_ice_recv,
+		.candidate = on_ice_candidate, .state = on_ice_state, .user = pc,
+	};
+	if ((rc = rtc_ice_new(&io, &pc->ice)))
+		FAIL(rc, "cannot create the ICE agent");
+
+	pc->codecs[0] = (sdp_codec){ .name = "opus", .rate = 48000, .channels = 2, .pt = 111, .fmtp = opus_fmtp };
+	pc->codecs[1] = (sdp_codec){ .name = "PCMU", .rate = 8000, .channels = 1, .pt = 0 };
+	pc->codecs[2] = (sdp_codec){ .name = "PCMA", .rate = 8000, .channels = 1, .pt = 8 };
+	g_strlcpy(pc->fingerprint, rtc_dtls_cert_fingerprint(o->cert), sizeof pc->fingerprint);
+	pc->msid = g_strdup_printf("junction-%s audio-%s", pc->id, pc->id);
+	pc->local = (sdp_local){
+		.codecs = pc->codecs, .n_codecs = G_N_ELEMENTS(pc->codecs), .telephone_event = true,
+		.te_pt = 101, .transport = SDP_TRANSPORT_DTLS,
+		.addr = o->local_addresses && o->local_addresses[0] ? o->local_addresses[0] : "0.0.0.0",
+		.port = 9, .ice_ufrag = rtc_ice_local_ufrag(pc->ice), .ice_pwd = rtc_ice_local_pwd(pc->ice),
+		.fingerprint = pc->fingerprint, .setup = SDP_SETUP_ACTIVE, .origin_user = "junction",
+		.sess_id = g_random_int(), .sess_version = 1, .session_name = "-",
+		.msid_semantic = "WMS *", .msid = pc->msid, .ssrc = pc->ssrc, .cname = "junction",
+	};
+	/* Negotiate now so a bad offer is refused at once, not after gathering. */
+	sdp_neg neg;
+	sdp_error serr;
+	GString *probe = g_string_new(NULL);
+	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);
+	g_string_free(probe, TRUE);
+	if (rc) {
+		*err = g_strdup(serr.reason[0] ? serr.reason : "offer not acceptable");
+		goto out;
+	}
+	const sdp_neg_media *nm = &neg.media[neg.audio];
+	const sdp_media *m = &offer->media[neg.audio];
+	if (nm->transport != SDP_TRANSPORT_DTLS || !nm->rtcp_mux)
+		FAIL(ENOTSUP, "audio must be UDP/TLS/RTP/SAVPF with rtcp-mux");
+	if (!m->fingerprint.present || !m->ice_ufrag.l || !m->ice_pwd.l)
+		FAIL(EBADMSG, "offer lacks a=fingerprint or ICE credentials");
+	g_snprintf(pc->codec, sizeof pc->codec, "%.*s/%u", (int)MIN(nm->codec.l, 16), nm->codec.p, nm->rate);
+	pc->dtls_client = nm->local_setup == SDP_SETUP_ACTIVE;
+
+	char *hash = sdp_str_dup(m->fingerprint.hash);
+	rtc_dtls_opts dopts = {
+		.client = pc->dtls_client, .context = o->context, .remote_hash = hash,
+		.remote_fp = m->fingerprint.bytes, .remote_fp_len = m->fingerprint.len, .id = pc->id,
+		.send = on_dtls_send, .state = on_dtls_state, .user = pc,
+	};
+	rc = rtc_dtls_new(o->cert, &dopts, &pc->dtls);
+	if (rc) {
+		*err = g_strdup_printf("unsupported a=fingerprint hash \"%s\"", hash);
+		rc = EBADMSG;
+	}
+	g_free(hash);
+	if (rc)
+		goto out;
+
+	char *uf = sdp_str_dup(m->ice_ufrag), *pw = sdp_str_dup(m->ice_pwd);
+	rc = rtc_ice_set_remote_credentials(pc->ice, uf, pw);
+	g_free(uf);
+	g_free(pw);
+	if (rc)
+		FAIL(EBADMSG, "bad ICE credentials");
+	for (size_t i = 0; i < m->n_cands; i++) {
+		char *c = g_strdup_printf("candidate:%.*s", (int)m->cands[i].line.l, m->cands[i].line.p);
+		rtc_ice_add_remote_candidate(pc->ice, c);
+		g_free(c);
+	}
+	if (m->end_of_candidates)
+		rtc_ice_remote_gathering_done(pc->ice);
+
+	pc->tick = g_timeout_source_new_seconds(1);
+	g_source_set_callback(pc->tick, on_tick, pc, NULL);
+	g_source_attach(pc->tick, o->context);
+	pc->st = RTC_PC_CONNECTING;
+	if ((rc = rtc_ice_gather(pc->ice)))
+		FAIL(EIO, "cannot gather ICE candidates");
+out:
+	if (rc) {
+		pc->o.state = NULL;
+		rtc_pc_free(pc);
+		pc = NULL;
+	}
+	*out = pc;
+	return rc;
+}
+
+void rtc_pc_free(rtc_pc *pc)
+{
+	if (!pc)
+		return;
+	pc->o.state = NULL;
+	pc->o.answer = NULL;
+	pc->o.candidate = NULL;
+	if (pc->tick) {
+		g_source_destroy(pc->tick);
+		g_source_unref(pc->tick);
+	}
+	if (pc->dtls) {
+		rtc_dtls_close(pc->dtls);
+		rtc_dtls_free(pc->dtls);
+	}
+	rtc_ice_free(pc->ice);
+	rtc_srtp_free(pc->srtp);
+	g_ptr_array_free(pc->cands, TRUE);
+	sdp_unref(pc->offer);
+	g_free(pc->msid);
+	g_free(pc->id);
+	g_free(pc);
+}
+
+int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand)
+{
+	if (!cand || !*cand) {
+		rtc_ice_remote_gathering_done(pc->ice);
+		return 0;
+	}
+	return rtc_ice_add_remote_candidate(pc->ice, cand);
+}
+
+void rtc_pc_get_stats(rtc_pc *pc, rtc_pc_stats *st)
+{
+	*st = pc->stats;
+	rtc_ice_selected_pair(pc->ice, st->pair, sizeof st->pair);
+	st->ice_state = rtc_ice_state_name(rtc_ice_get_state(pc->ice));
+	st->dtls_state = pc->dtls ? rtc_dtls_state_name(rtc_dtls_get_state(pc->dtls)) : "new";
+	st->srtp_profile = pc->srtp ? rtc_srtp_profile_name(rtc_srtp_get_profile(pc->srtp)) : "none";
+	st->codec = pc->codec;
+}

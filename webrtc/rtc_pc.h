@@ -1,0 +1,78 @@
+/* rtc_pc: one browser peer connection = ICE + DTLS + SRTP + RTP/RTCP over
+ * one transport (BUNDLE, rtcp-mux), living on one media worker.
+ *
+ * Made from a remote SDP offer, it answers through media/sdp.h once its
+ * ICE candidates are gathered (candidates inline plus end-of-candidates),
+ * then connects: ICE (controlled), DTLS (role from a=setup, peer
+ * certificate checked against a=fingerprint), SRTP keyed by the DTLS
+ * exporter. The packet path runs on the worker with no lock and no
+ * allocation: one scratch buffer per connection, decrypted and
+ * re-encrypted in place.
+ *
+ * Echo mode (the built-in "echo" target) sends every RTP packet it
+ * receives back under our own SSRC. RTCP from the peer is authenticated
+ * and walked (SR/RR counted).
+ *
+ * Consent: if nothing arrives from the peer for consent_timeout seconds
+ * (media, RTCP or DTLS; a live browser sends RTCP at least every few
+ * seconds and media while unmuted), the connection ends with reason
+ * "consent expired". All calls on the worker thread; callbacks too. */
+#ifndef JN_RTC_PC_H
+#define JN_RTC_PC_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "media/sdp.h"
+#include "webrtc/rtc_dtls.h"
+
+typedef struct rtc_pc rtc_pc;
+
+typedef enum {
+	RTC_PC_NEW = 0,
+	RTC_PC_CONNECTING, /* answered; ICE/DTLS under way */
+	RTC_PC_CONNECTED,  /* SRTP keyed */
+	RTC_PC_CLOSED,	   /* ended: see reason */
+} rtc_pc_state;
+
+typedef struct {
+	rtc_dtls_cert *cert;
+	GMainContext *context; /* the worker's */
+	const char *const *local_addresses;
+	unsigned port_min, port_max;
+	const char *stun_server, *turn_server, *turn_username, *turn_password;
+	unsigned consent_timeout; /* seconds; 0 = 30 */
+	bool echo;
+	const char *id; /* log id and SDP origin user (copied) */
+	/* The SDP answer (once gathered). */
+	void (*answer)(void *user, const char *sdp);
+	/* A local candidate found after the answer ("candidate:..."). */
+	void (*candidate)(void *user, const char *cand);
+	/* State changes; reason set for CLOSED. Never free the pc inside. */
+	void (*state)(void *user, rtc_pc_state st, const char *reason);
+	void *user;
+} rtc_pc_opts;
+
+typedef struct {
+	uint64_t rtp_in, rtp_out, bytes_in, bytes_out, rtcp_in, rtcp_out;
+	uint64_t srtp_errors, dtls_in;
+	char pair[160];
+	const char *ice_state, *dtls_state;
+	const char *srtp_profile;
+	const char *codec;
+} rtc_pc_stats;
+
+/* Creates a connection answering offer (kept referenced). Returns 0, or
+ * ENOTSUP / EBADMSG / EINVAL / EIO with *err (g_free) fit for the peer. */
+int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err);
+/* Frees; no callbacks after this (sends a DTLS close_notify if connected). */
+void rtc_pc_free(rtc_pc *pc);
+/* A trickled remote candidate ("candidate:..."); NULL = end of candidates. */
+int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand);
+/* Ends the connection (state CLOSED with reason). */
+void rtc_pc_close(rtc_pc *pc, const char *reason);
+rtc_pc_state rtc_pc_get_state(const rtc_pc *pc);
+void rtc_pc_get_stats(rtc_pc *pc, rtc_pc_stats *st);
+
+#endif
