@@ -21,7 +21,7 @@
 #define SIP_MSG_MAX_LEN   65535
 #define SIP_MSG_MAX_HDRS  128
 #define SIP_MSG_MAX_LINE  8192
-#define SIP_MSG_MAX_VIA   32
+#define SIP_MSG_MAX_VIA   70
 #define SIP_MSG_MAX_ADDRS 32
 
 typedef enum {

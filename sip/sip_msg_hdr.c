@@ -210,7 +210,11 @@ int sip_params_scan(const char *p, const char *end, sip_pl *params)
 					return EINVAL;
 				t++;
 			} else {
-				t = skip_token(p, end);
+				/* token, or a bare IPv6 address (RFC 3261
+				 * via-received), hence ':' too */
+				t = p;
+				while (t < end && (sip_tokch[(unsigned char)*t] || *t == ':'))
+					t++;
 				if (t == p)
 					return EINVAL;
 			}
