@@ -160,7 +160,7 @@ static int cmp_i32(const void *a, const void *b)
  * ticks) differs from the fastest packet's by its queueing jitter; the
  * clock offset between sender and receiver cancels out. Holding audio for
  * the 97th percentile of that spread over the last ~2.5 s (128 packets), plus
- * one frame because a packet must be whole before it plays, makes ~3% of
+ * one packet because a packet must be whole before it plays, makes ~3% of
  * packets late at worst, which PLC hides, while a single 300 ms spike only
  * raises the target until it leaves the window. A mean+k*sigma estimate
  * (RFC 3550's jitter) underestimates bursty Wi-Fi jitter; a plain maximum
@@ -179,7 +179,11 @@ static void update_target(media_jb *jb)
 	memcpy(jb->sorted, jb->delays, n * sizeof jb->sorted[0]);
 	qsort(jb->sorted, n, sizeof jb->sorted[0], cmp_i32);
 	int64_t spread = (int64_t)jb->sorted[(n * 97) / 100] - jb->sorted[0];
-	int64_t t = spread + jb->frame_ticks;
+	/* A packet plays only once whole; when packets and frames differ in
+	 * length (30 ms packets, 20 ms frames) the two grids slip against
+	 * each other by up to one more frame. */
+	uint32_t grain = jb->last_dur == jb->frame_ticks ? jb->frame_ticks : jb->last_dur + jb->frame_ticks;
+	int64_t t = spread + grain;
 	if (t < jb->min_ticks)
 		t = jb->min_ticks;
 	if (t > jb->max_ticks)
