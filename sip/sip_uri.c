@@ -143,7 +143,8 @@ int sip_uri_parse(sip_pl in, sip_uri *out)
 		out->user = (sip_pl){ s, (size_t)(p - s) };
 		if (p < end) {
 			out->params = (sip_pl){ p + 1, (size_t)(end - p - 1) };
-			if (!scan(p + 1, end, C_ALNUM | C_MARK | C_PARAM | C_USER))
+			s = scan(p + 1, end, C_ALNUM | C_MARK | C_PARAM | C_USER);
+			if (s != end)
 				return EINVAL;
 		}
 		return 0;
@@ -188,31 +189,38 @@ int sip_uri_parse(sip_pl in, sip_uri *out)
 		return err;
 	p = hend;
 	if (p < end && *p == ';') {
-		/* params: paramchar plus '=' and ';' separators */
-		s = p + 1;
-		for (;;) {
-			s = scan(s, end, C_ALNUM | C_MARK | C_PARAM);
-			if (!s)
+		/* uri-parameters: each ";" pname [ "=" pvalue ], pname
+		 * non-empty */
+		s = p;
+		while (s < end && *s == ';') {
+			const char *n = s + 1;
+
+			s = scan(n, end, C_ALNUM | C_MARK | C_PARAM);
+			if (!s || s == n)
 				return EINVAL;
-			if (s < end && (*s == ';' || *s == '='))
-				s++;
-			else
-				break;
+			if (s < end && *s == '=') {
+				n = s + 1;
+				s = scan(n, end, C_ALNUM | C_MARK | C_PARAM);
+				if (!s || s == n)
+					return EINVAL;
+			}
 		}
 		out->params = (sip_pl){ p + 1, (size_t)(s - p - 1) };
 		p = s;
 	}
 	if (p < end && *p == '?') {
-		s = p + 1;
-		for (;;) {
-			s = scan(s, end, C_ALNUM | C_MARK | C_HNV);
+		/* headers: hname "=" hvalue *( "&" hname "=" hvalue ) */
+		s = p;
+		do {
+			const char *n = s + 1;
+
+			s = scan(n, end, C_ALNUM | C_MARK | C_HNV);
+			if (!s || s == n || s == end || *s != '=')
+				return EINVAL;
+			s = scan(s + 1, end, C_ALNUM | C_MARK | C_HNV);
 			if (!s)
 				return EINVAL;
-			if (s < end && (*s == '&' || *s == '='))
-				s++;
-			else
-				break;
-		}
+		} while (s < end && *s == '&');
 		out->headers = (sip_pl){ p + 1, (size_t)(s - p - 1) };
 		p = s;
 	}
