@@ -12,6 +12,7 @@
 
 #include "api/http.h"
 #include "api/rest.h"
+#include "server/channel.h"
 #include "server/config.h"
 #include "server/workers.h"
 #include "server/wsserver.h"
@@ -28,6 +29,7 @@ typedef struct {
 	jn_rest *rest;
 	jn_ws_server *ws;
 	sip_stack *sip;
+	jn_channel *channel; /* the "junction" JSON channel (webrtc) */
 	bool draining;
 	guint drain_timer;
 	char **tokens;
@@ -143,6 +145,36 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 	return s;
 }
 
+/* The browser JSON channel: one DTLS certificate per process, shared by
+ * every peer connection. */
+static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, char **err)
+{
+	char **profiles = jn_config_list(cfg, "webrtc", "srtp_profiles");
+	char **addrs = jn_config_list(cfg, "webrtc", "local_addresses");
+	rtc_dtls_cert *cert = NULL;
+	jn_channel *ch = NULL;
+	if (rtc_dtls_cert_new(jn_config_str(cfg, "webrtc", "dtls_certificate"),
+			      jn_config_str(cfg, "webrtc", "dtls_private_key"),
+			      (const char *const *)profiles, &cert, err) == 0) {
+		jn_channel_opts co = {
+			.workers = workers, .cert = cert, .local_addresses = (const char *const *)addrs,
+			.port_min = (unsigned)jn_config_int(cfg, "webrtc", "port_min"),
+			.port_max = (unsigned)jn_config_int(cfg, "webrtc", "port_max"),
+			.stun_server = jn_config_str(cfg, "webrtc", "stun_server"),
+			.turn_server = jn_config_str(cfg, "webrtc", "turn_server"),
+			.turn_username = jn_config_str(cfg, "webrtc", "turn_username"),
+			.turn_password = jn_config_str(cfg, "webrtc", "turn_password"),
+			.consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout"),
+		};
+		ch = jn_channel_new(&co);
+		jn_info(NULL, "DTLS certificate %s", rtc_dtls_cert_fingerprint(cert));
+	}
+	rtc_dtls_cert_unref(cert);
+	g_strfreev(profiles);
+	g_strfreev(addrs);
+	return ch;
+}
+
 static int start(junction *j)
 {
 	char *err = NULL;
@@ -182,6 +214,9 @@ static int start(junction *j)
 		size_t np = 0;
 		memset(protocols, 0, sizeof protocols);
 		protocols[np++] = sip_stack_ws_protocol(j->sip);
+		if (!(j->channel = start_channel(cfg, j->workers, &err)))
+			goto fail;
+		protocols[np++] = jn_channel_protocol(j->channel);
 		(void)np;
 		jn_ws_server_opts wo = {
 			.listen = ws_listen, .tls_listen = wss_listen,
@@ -211,6 +246,7 @@ static void stop(junction *j)
 	jn_http_free(j->http);
 	jn_rest_free(j->rest);
 	jn_workers_free(j->workers);
+	jn_channel_free(j->channel); /* after the workers: a pending call start reads it */
 	g_strfreev(j->tokens);
 }
 

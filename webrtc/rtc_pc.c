@@ -252,13 +252,16 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 	pc->codecs[1] = (sdp_codec){ .name = "PCMU", .rate = 8000, .channels = 1, .pt = 0 };
 	pc->codecs[2] = (sdp_codec){ .name = "PCMA", .rate = 8000, .channels = 1, .pt = 8 };
 	g_strlcpy(pc->fingerprint, rtc_dtls_cert_fingerprint(o->cert), sizeof pc->fingerprint);
+	/* a=setup:passive: as the DTLS server we choose the SRTP profile, so
+	 * our preference (AEAD_AES_128_GCM first) wins; Chromium as server
+	 * picks AES_CM_128_HMAC_SHA1_80. */
 	pc->msid = g_strdup_printf("junction-%s audio-%s", pc->id, pc->id);
 	pc->local = (sdp_local){
 		.codecs = pc->codecs, .n_codecs = G_N_ELEMENTS(pc->codecs), .telephone_event = true,
 		.te_pt = 101, .transport = SDP_TRANSPORT_DTLS,
 		.addr = o->local_addresses && o->local_addresses[0] ? o->local_addresses[0] : "0.0.0.0",
 		.port = 9, .ice_ufrag = rtc_ice_local_ufrag(pc->ice), .ice_pwd = rtc_ice_local_pwd(pc->ice),
-		.fingerprint = pc->fingerprint, .setup = SDP_SETUP_ACTIVE, .origin_user = "junction",
+		.fingerprint = pc->fingerprint, .setup = SDP_SETUP_PASSIVE, .origin_user = "junction",
 		.sess_id = g_random_int(), .sess_version = 1, .session_name = "-",
 		.msid_semantic = "WMS *", .msid = pc->msid, .ssrc = pc->ssrc, .cname = "junction",
 	};
