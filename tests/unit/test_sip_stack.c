@@ -1,0 +1,352 @@
+/* The stack facade end to end over a real UDP socket on 127.0.0.1: what it
+ * answers by itself (OPTIONS, REGISTER with digest, errors), retransmission
+ * absorption, CANCEL matching, and the INVITE hand-off. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sip/sip_auth.h"
+#include "sip/sip_stack.h"
+
+typedef struct {
+	sip_stack *s;
+	int fd;          /* the test's UDP socket */
+	uint16_t port;   /* its port */
+	struct sockaddr_in to;
+	sip_tx *invite;  /* the last INVITE handed to the core */
+	int invites;
+} fixture;
+
+static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
+{
+	fixture *fx = user;
+	(void)s; (void)req; (void)from;
+	fx->invite = tx;
+	fx->invites++;
+}
+
+static void fx_setup(fixture *fx)
+{
+	memset(fx, 0, sizeof *fx);
+	sip_stack_user users[] = { { .name = "alice", .password = "pw-alice" } };
+	const char *algs[] = { "MD5", NULL };
+	sip_stack_opts o = { .udp_listen = "127.0.0.1:0", .domain = "127.0.0.1", .realm = "test",
+			     .auth_algorithms = algs, .min_expires = 60, .max_expires = 3600,
+			     .default_expires = 600, .users = users, .n_users = 1 };
+	char *err = NULL;
+	fx->s = sip_stack_new(&o, &err);
+	g_assert_no_error(NULL);
+	g_assert_null(err);
+	g_assert_nonnull(fx->s);
+	sip_transport *udp = sip_stack_transport(fx->s, SIP_TP_UDP);
+	memcpy(&fx->to, &udp->local.ss, sizeof fx->to);
+	fx->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	g_assert_cmpint(bind(fx->fd, (struct sockaddr *)&me, sizeof me), ==, 0);
+	socklen_t l = sizeof me;
+	getsockname(fx->fd, (struct sockaddr *)&me, &l);
+	fx->port = ntohs(me.sin_port);
+}
+
+static void fx_teardown(fixture *fx)
+{
+	sip_stack_free(fx->s);
+	close(fx->fd);
+}
+
+/* Runs the loop until a datagram arrives (or ~2 s pass); NULL if none. */
+static char *recv_reply(fixture *fx)
+{
+	for (int i = 0; i < 400; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		struct pollfd p = { .fd = fx->fd, .events = POLLIN };
+		if (poll(&p, 1, 5) == 1) {
+			char buf[65536];
+			ssize_t n = recv(fx->fd, buf, sizeof buf, 0);
+			g_assert_cmpint(n, >, 0);
+			return g_strndup(buf, (gsize)n);
+		}
+	}
+	return NULL;
+}
+
+/* Reads and drops whatever datagrams are already waiting. */
+static void drain(fixture *fx)
+{
+	char buf[65536];
+	while (recv(fx->fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Sends text (with \n turned into CRLF) and returns the first reply. */
+static char *exchange(fixture *fx, const char *text)
+{
+	GString *m = g_string_new(NULL);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n')
+			g_string_append(m, "\r\n");
+		else
+			g_string_append_c(m, *p);
+	}
+	ssize_t n = sendto(fx->fd, m->str, m->len, 0, (struct sockaddr *)&fx->to, sizeof fx->to);
+	g_assert_cmpint(n, ==, (gssize)m->len);
+	g_string_free(m, TRUE);
+	return recv_reply(fx);
+}
+
+static char *req(fixture *fx, const char *method, const char *branch, const char *extra, const char *cseq)
+{
+	return g_strdup_printf("%s sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK%s;rport\n"
+			       "Max-Forwards: 70\nFrom: <sip:alice@127.0.0.1>;tag=f1\nTo: <sip:alice@127.0.0.1>\n"
+			       "Call-ID: %s@test\nCSeq: %s\n%sContent-Length: 0\n\n",
+			       method, fx->port, branch, branch, cseq, extra ? extra : "");
+}
+
+static char *send_req(fixture *fx, const char *method, const char *branch, const char *extra)
+{
+	char cseq[64];
+	snprintf(cseq, sizeof cseq, "1 %s", method);
+	char *r = req(fx, method, branch, extra, cseq);
+	char *a = exchange(fx, r);
+	g_free(r);
+	g_assert_nonnull(a);
+	return a;
+}
+
+static void assert_status(const char *reply, const char *status_prefix)
+{
+	if (!g_str_has_prefix(reply, status_prefix))
+		g_error("want \"%s\", got:\n%s", status_prefix, reply);
+}
+
+static void test_options(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	char *a = send_req(&fx, "OPTIONS", "opt1", NULL);
+	assert_status(a, "SIP/2.0 200 ");
+	g_assert_nonnull(strstr(a, "\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER\r\n"));
+	g_assert_nonnull(strstr(a, "\r\nAccept: application/sdp\r\n"));
+	g_assert_nonnull(strstr(a, "\r\nSupported: "));
+	char *via = g_strdup_printf("branch=z9hG4bKopt1;received=127.0.0.1;rport=%u\r\n", fx.port);
+	g_assert_nonnull(strstr(a, via));
+	g_assert_nonnull(strstr(a, "\r\nTo: <sip:alice@127.0.0.1>;tag="));
+	/* A retransmission is absorbed: the very same response comes back. */
+	char *b = send_req(&fx, "OPTIONS", "opt1", NULL);
+	g_assert_cmpstr(a, ==, b);
+	sip_stack_stats st;
+	sip_stack_get_stats(fx.s, &st);
+	g_assert_cmpuint(st.absorbed, ==, 1);
+	g_assert_cmpuint(st.rx_requests, ==, 2);
+	g_free(via);
+	g_free(a);
+	g_free(b);
+	fx_teardown(&fx);
+}
+
+static void test_errors(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	char *a = send_req(&fx, "OPTIONS", "e1", "Require: 100rel, foo\n");
+	assert_status(a, "SIP/2.0 420 ");
+	g_assert_nonnull(strstr(a, "\r\nUnsupported: 100rel, foo\r\n"));
+	g_free(a);
+	char *r = g_strdup_printf("OPTIONS sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKe2\n"
+				  "Max-Forwards: 0\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: e2\nCSeq: 1 OPTIONS\n"
+				  "Content-Length: 0\n\n", fx.port);
+	a = exchange(&fx, r);
+	assert_status(a, "SIP/2.0 483 ");
+	g_free(a);
+	g_free(r);
+	a = send_req(&fx, "FROB", "e3", NULL);
+	assert_status(a, "SIP/2.0 501 ");
+	g_assert_nonnull(strstr(a, "\r\nAllow: "));
+	g_free(a);
+	a = send_req(&fx, "SUBSCRIBE", "e4", NULL);
+	assert_status(a, "SIP/2.0 405 ");
+	g_assert_nonnull(strstr(a, "\r\nAllow: "));
+	g_free(a);
+	/* In-dialog BYE with no such dialog, and BYE outside any dialog. */
+	r = g_strdup_printf("BYE sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKe5\n"
+			    "Max-Forwards: 70\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>;tag=2\nCall-ID: e5\nCSeq: 2 BYE\n"
+			    "Content-Length: 0\n\n", fx.port);
+	a = exchange(&fx, r);
+	assert_status(a, "SIP/2.0 481 ");
+	g_free(a);
+	g_free(r);
+	a = send_req(&fx, "BYE", "e6", NULL);
+	assert_status(a, "SIP/2.0 481 ");
+	g_free(a);
+	/* Malformed: 400 with the parser's reason. */
+	r = req(&fx, "OPTIONS", "e7", NULL, "one OPTIONS");
+	a = exchange(&fx, r);
+	assert_status(a, "SIP/2.0 400 ");
+	g_assert_nonnull(strstr(a, "CSeq"));
+	g_free(a);
+	g_free(r);
+	/* Malformed and stray responses: dropped and counted, nothing sent. */
+	const char *bad = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1\r\nCSeq: x\r\n\r\n";
+	sendto(fx.fd, bad, strlen(bad), 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	const char *stray = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKnone\r\n"
+			    "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: s\r\nCSeq: 1 OPTIONS\r\n"
+			    "Content-Length: 0\r\n\r\n";
+	sendto(fx.fd, stray, strlen(stray), 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	a = send_req(&fx, "OPTIONS", "e8", NULL); /* a marker: both were handled before it */
+	assert_status(a, "SIP/2.0 200 ");
+	g_free(a);
+	sip_stack_stats st;
+	sip_stack_get_stats(fx.s, &st);
+	g_assert_cmpuint(st.bad_responses, ==, 1);
+	g_assert_cmpuint(st.stray_responses, ==, 1);
+	g_assert_cmpuint(st.bad_requests, ==, 1);
+	fx_teardown(&fx);
+}
+
+static void test_invite_cancel(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	/* No handler: 100 then 480; the ACK is absorbed by the transaction. */
+	char *a = send_req(&fx, "INVITE", "i1", NULL);
+	assert_status(a, "SIP/2.0 100 ");
+	g_free(a);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 480 ");
+	g_free(a);
+	char *r = req(&fx, "ACK", "i1", NULL, "1 ACK");
+	GString *crlf = g_string_new(NULL);
+	for (const char *p = r; *p; p++)
+		*p == '\n' ? g_string_append(crlf, "\r\n") : g_string_append_c(crlf, *p);
+	sendto(fx.fd, crlf->str, crlf->len, 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	g_string_free(crlf, TRUE);
+	g_free(r);
+	sip_stack_stats st;
+	for (int i = 0; i < 2000; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		sip_stack_get_stats(fx.s, &st);
+		if (st.absorbed)
+			break;
+		g_usleep(1000);
+	}
+	g_assert_cmpuint(st.absorbed, ==, 1);
+	drain(&fx); /* a 480 resent before the ACK got there */
+
+	/* With a handler the INVITE waits for the core; CANCEL: 200 + 487. */
+	sip_stack_on_invite(fx.s, on_invite, &fx);
+	a = send_req(&fx, "INVITE", "i2", NULL);
+	assert_status(a, "SIP/2.0 100 ");
+	g_free(a);
+	g_assert_cmpint(fx.invites, ==, 1);
+	g_assert_nonnull(fx.invite);
+	g_assert_cmpint(sip_stack_respond(fx.s, fx.invite, 180, NULL, NULL), ==, 0);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 180 ");
+	g_free(a);
+	a = send_req(&fx, "CANCEL", "i2", NULL);
+	assert_status(a, "SIP/2.0 200 ");
+	g_assert_nonnull(strstr(a, "CSeq: 1 CANCEL"));
+	g_free(a);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 487 ");
+	g_assert_nonnull(strstr(a, "CSeq: 1 INVITE"));
+	g_free(a);
+	/* A CANCEL that matches nothing: 481. */
+	a = send_req(&fx, "CANCEL", "nothing", NULL);
+	assert_status(a, "SIP/2.0 481 ");
+	g_free(a);
+	fx_teardown(&fx);
+}
+
+/* Answers the 401 in reply with password pw; returns the Authorization line. */
+static char *answer(const char *reply, const char *pw)
+{
+	const char *h = strstr(reply, "WWW-Authenticate: ");
+	g_assert_nonnull(h);
+	h += strlen("WWW-Authenticate: ");
+	const char *end = strstr(h, "\r\n");
+	sip_auth_hdr ch;
+	g_assert_cmpint(sip_auth_parse(h, (size_t)(end - h), &ch), ==, 0);
+	sip_auth_client_opts o = { .username = "alice", .password = pw, .method = "REGISTER",
+				   .uri = "sip:127.0.0.1" };
+	char buf[1024];
+	size_t len;
+	g_assert_cmpint(sip_auth_client_answer(&ch, &o, buf, sizeof buf, &len), ==, 0);
+	return g_strdup_printf("Authorization: %.*s\nContact: <sip:alice@127.0.0.1:5999>\n", (int)len, buf);
+}
+
+static void test_register(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	char *a = send_req(&fx, "REGISTER", "r1", "Contact: <sip:alice@127.0.0.1:5999>\n");
+	assert_status(a, "SIP/2.0 401 ");
+	g_assert_nonnull(strstr(a, "WWW-Authenticate: Digest realm=\"test\""));
+	char *auth = answer(a, "pw-alice");
+	g_free(a);
+	a = send_req(&fx, "REGISTER", "r2", auth);
+	assert_status(a, "SIP/2.0 200 ");
+	g_assert_nonnull(strstr(a, "\r\nContact: <sip:alice@127.0.0.1:5999>;expires="));
+	g_free(a);
+	g_free(auth);
+	const sip_reg_binding *b[4];
+	g_assert_cmpuint(sip_reg_lookup(sip_stack_registrar(fx.s), "alice", (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC), b, 4), ==, 1);
+
+	/* Wrong password: 403. */
+	a = send_req(&fx, "REGISTER", "r3", NULL);
+	auth = answer(a, "nope");
+	g_free(a);
+	a = send_req(&fx, "REGISTER", "r4", auth);
+	assert_status(a, "SIP/2.0 403 ");
+	g_free(a);
+	g_free(auth);
+
+	/* Too short an expiry: 423 with Min-Expires. */
+	a = send_req(&fx, "REGISTER", "r5", NULL);
+	auth = answer(a, "pw-alice");
+	char *ex = g_strconcat(auth, "Expires: 10\n", NULL);
+	g_free(a);
+	a = send_req(&fx, "REGISTER", "r6", ex);
+	assert_status(a, "SIP/2.0 423 ");
+	g_assert_nonnull(strstr(a, "\r\nMin-Expires: 60\r\n"));
+	g_free(a);
+	g_free(ex);
+	g_free(auth);
+	sip_stack_stats st;
+	sip_stack_get_stats(fx.s, &st);
+	g_assert_cmpuint(st.registers_ok, ==, 1);
+	g_assert_cmpuint(st.registers_challenged, ==, 3);
+	fx_teardown(&fx);
+}
+
+static void test_port_in_use(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	char *listen = g_strdup_printf("127.0.0.1:%u", fx.port);
+	sip_stack_opts o = { .udp_listen = listen, .realm = "x" };
+	char *err = NULL;
+	g_assert_null(sip_stack_new(&o, &err));
+	char *want = g_strdup_printf("cannot listen for SIP/UDP on %s: Address already in use", listen);
+	g_assert_cmpstr(err, ==, want);
+	g_free(want);
+	g_free(err);
+	g_free(listen);
+	fx_teardown(&fx);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sip_stack/options", test_options);
+	g_test_add_func("/sip_stack/errors", test_errors);
+	g_test_add_func("/sip_stack/invite-cancel", test_invite_cancel);
+	g_test_add_func("/sip_stack/register", test_register);
+	g_test_add_func("/sip_stack/port-in-use", test_port_in_use);
+	return g_test_run();
+}
