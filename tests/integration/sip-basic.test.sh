@@ -3,7 +3,7 @@
 # digest auth (right and wrong password), a malformed request, an INVITE
 # with no call handler, and the 480 retransmitted while no ACK comes.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 12
+tap_plan 13
 cd "$JN_WORK"
 SC="$JN_SRCDIR/tests/integration/sipp"
 J=127.0.0.1:15260
@@ -60,6 +60,19 @@ after=$(tail -n +"${ackline:-1}" invite_noack.xml-15309.msg | grep -c '^SIP/2.0 
 tap_check "UDP: the 480 is retransmitted while no ACK comes (saw $n480 before the ACK)" \
   test $rc -eq 0 -a "$n480" -ge 3
 tap_check "... and not after the ACK ($after seen)" test "${after:-1}" -eq 0
+
+cat >busy.conf <<CONF
+[api]
+http_listen = 127.0.0.1:18282
+[websocket]
+listen =
+[sip]
+udp_listen = $J
+tcp_listen = 127.0.0.1:15261
+CONF
+"$JUNCTION" --config busy.conf >busy.out 2>&1; rc=$?
+tap_check "a SIP port in use: exit 1 and one line naming it" \
+  sh -c "test $rc -eq 1 && grep -qx 'junction: cannot listen for SIP/UDP on $J: Address already in use' busy.out"
 
 jn_stop; rc=$?
 tap_check "junction exits 0 after the run (no leak or crash under ASan)" test $rc -eq 0
