@@ -340,6 +340,67 @@ static void test_port_in_use(void)
 	fx_teardown(&fx);
 }
 
+/* Reads from a TCP socket, running the loop, until want bytes or EOF. */
+static char *tcp_read(int fd, size_t want, bool *eof)
+{
+	GString *got = g_string_new(NULL);
+	*eof = false;
+	for (int i = 0; i < 2000 && got->len < want; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5) == 1) {
+			char buf[4096];
+			ssize_t n = recv(fd, buf, sizeof buf, 0);
+			if (n <= 0) {
+				*eof = true;
+				break;
+			}
+			g_string_append_len(got, buf, n);
+		}
+	}
+	return g_string_free(got, FALSE);
+}
+
+static void test_tcp(void)
+{
+	sip_stack_opts o = { .tcp_listen = "127.0.0.1:0", .realm = "x", .tcp_idle_timeout_s = 1 };
+	char *err = NULL;
+	sip_stack *s = sip_stack_new(&o, &err);
+	g_assert_nonnull(s);
+	sip_transport *tcp = sip_stack_transport(s, SIP_TP_TCP);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&tcp->local.ss, tcp->local.len), ==, 0);
+	/* One request in three pieces, a keep-alive ping in between. */
+	const char *m = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 10.9.9.9:5099;branch=z9hG4bKt1\r\n"
+			"Max-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: t1\r\n"
+			"CSeq: 1 OPTIONS\r\nContent-Length: 4\r\n\r\nbody";
+	size_t len = strlen(m);
+	g_assert_cmpint(send(fd, "\r\n\r\n", 4, 0), ==, 4);
+	bool eof;
+	char *pong = tcp_read(fd, 2, &eof);
+	g_assert_cmpstr(pong, ==, "\r\n");
+	g_free(pong);
+	g_assert_cmpint(send(fd, m, 40, 0), ==, 40);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_cmpint(send(fd, m + 40, len - 42, 0), ==, (gssize)(len - 42));
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_cmpint(send(fd, m + len - 2, 2, 0), ==, 2);
+	char *a = tcp_read(fd, 200, &eof);
+	assert_status(a, "SIP/2.0 200 ");
+	/* Back over the connection, the sent-by host differing: received=. */
+	g_assert_nonnull(strstr(a, "Via: SIP/2.0/TCP 10.9.9.9:5099;branch=z9hG4bKt1;received=127.0.0.1\r\n"));
+	g_free(a);
+	/* Idle for longer than tcp_idle_timeout: the stack closes it. */
+	char *rest = tcp_read(fd, 1 << 20, &eof);
+	g_assert_true(eof);
+	g_free(rest);
+	close(fd);
+	sip_stack_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -348,5 +409,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/invite-cancel", test_invite_cancel);
 	g_test_add_func("/sip_stack/register", test_register);
 	g_test_add_func("/sip_stack/port-in-use", test_port_in_use);
+	g_test_add_func("/sip_stack/tcp", test_tcp);
 	return g_test_run();
 }
