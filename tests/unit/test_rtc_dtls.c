@@ -1,0 +1,202 @@
+/* rtc_dtls: fingerprint text, and two in-process endpoints shuttling
+ * datagrams: a matching fingerprint connects and both sides derive mirror
+ * SRTP keys; a wrong one fails the handshake. */
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "webrtc/rtc_dtls.h"
+
+typedef struct end end;
+struct end {
+	rtc_dtls *d;
+	GQueue *inbox; /* GBytes to feed to d */
+	end *peer;
+	rtc_dtls_state st;
+	char reason[160];
+};
+
+static void on_send(void *user, const uint8_t *buf, size_t len)
+{
+	end *e = user;
+	g_queue_push_tail(e->peer->inbox, g_bytes_new(buf, len));
+}
+
+static void on_state(void *user, rtc_dtls_state st, const char *reason)
+{
+	end *e = user;
+	e->st = st;
+	if (reason)
+		g_strlcpy(e->reason, reason, sizeof e->reason);
+}
+
+static void fp_bytes(rtc_dtls_cert *c, uint8_t *fp, size_t *len)
+{
+	const char *t = rtc_dtls_cert_fingerprint(c);
+	g_assert_true(g_str_has_prefix(t, "sha-256 "));
+	g_assert_cmpint(rtc_dtls_fingerprint_parse(t + 8, strlen(t + 8), fp, RTC_DTLS_MAX_FP, len), ==, 0);
+	g_assert_cmpuint(*len, ==, 32);
+}
+
+static void make_end(end *e, end *peer, rtc_dtls_cert *mine, const uint8_t *peer_fp, size_t fp_len, bool client)
+{
+	memset(e, 0, sizeof *e);
+	e->inbox = g_queue_new();
+	e->peer = peer;
+	rtc_dtls_opts o = { .client = client, .remote_hash = "sha-256", .remote_fp = peer_fp,
+			    .remote_fp_len = fp_len, .id = client ? "client" : "server",
+			    .send = on_send, .state = on_state, .user = e };
+	g_assert_cmpint(rtc_dtls_new(mine, &o, &e->d), ==, 0);
+}
+
+static void shuttle(end *a, end *b)
+{
+	for (int rounds = 0; rounds < 100; rounds++) {
+		bool moved = false;
+		end *ends[2] = { a, b };
+		for (int i = 0; i < 2; i++) {
+			GBytes *p;
+			while ((p = g_queue_pop_head(ends[i]->inbox))) {
+				gsize n;
+				const uint8_t *d = g_bytes_get_data(p, &n);
+				rtc_dtls_feed(ends[i]->d, d, n);
+				g_bytes_unref(p);
+				moved = true;
+			}
+		}
+		if (!moved)
+			break;
+	}
+}
+
+static void free_end(end *e)
+{
+	rtc_dtls_free(e->d);
+	g_queue_free_full(e->inbox, (GDestroyNotify)g_bytes_unref);
+}
+
+static void test_fingerprint_parse(void)
+{
+	uint8_t b[RTC_DTLS_MAX_FP];
+	size_t n = 0;
+	const char *ok = "AB:cd:01:FF";
+	g_assert_cmpint(rtc_dtls_fingerprint_parse(ok, strlen(ok), b, sizeof b, &n), ==, 0);
+	g_assert_cmpuint(n, ==, 4);
+	g_assert_cmpuint(b[0], ==, 0xab);
+	g_assert_cmpuint(b[1], ==, 0xcd);
+	g_assert_cmpuint(b[3], ==, 0xff);
+	const char *bad[] = { "", "A", "AB:", "AB:C", "ABCD", "AB::CD", "GG:00", "AB;CD", ":AB" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_cmpint(rtc_dtls_fingerprint_parse(bad[i], strlen(bad[i]), b, sizeof b, &n), ==, EINVAL);
+	g_assert_cmpint(rtc_dtls_fingerprint_parse(ok, strlen(ok), b, 3, &n), ==, EINVAL);
+}
+
+static void test_cert(void)
+{
+	rtc_dtls_cert *c = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &c, &err), ==, 0);
+	const char *fp = rtc_dtls_cert_fingerprint(c);
+	g_assert_cmpuint(strlen(fp), ==, 8 + 32 * 3 - 1);
+	g_assert_true(g_regex_match_simple("^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$", fp, 0, 0));
+	rtc_dtls_cert_unref(c);
+	const char *none[] = { "NULL_CIPHER", NULL };
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, none, &c, &err), ==, EINVAL);
+	g_assert_nonnull(strstr(err, "SRTP"));
+	g_free(err);
+	err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new("/nonexistent.pem", "/nonexistent.key", NULL, &c, &err), ==, EINVAL);
+	g_free(err);
+}
+
+static void handshake(bool wrong_fp, const char *const *server_profiles)
+{
+	rtc_dtls_cert *cc = NULL, *sc = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &cc, &err), ==, 0);
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, server_profiles, &sc, &err), ==, 0);
+	uint8_t cfp[RTC_DTLS_MAX_FP], sfp[RTC_DTLS_MAX_FP];
+	size_t cl, sl;
+	fp_bytes(cc, cfp, &cl);
+	fp_bytes(sc, sfp, &sl);
+	if (wrong_fp)
+		sfp[5] ^= 0x40; /* the client expects another server certificate */
+	end client, server;
+	make_end(&client, &server, cc, sfp, sl, true);
+	make_end(&server, &client, sc, cfp, cl, false);
+	rtc_dtls_start(server.d);
+	rtc_dtls_start(client.d);
+	shuttle(&client, &server);
+	if (wrong_fp) {
+		g_assert_cmpint(client.st, ==, RTC_DTLS_FAILED);
+		g_assert_nonnull(strstr(client.reason, "fingerprint"));
+		g_assert_cmpint(server.st, !=, RTC_DTLS_CONNECTED);
+	} else {
+		g_assert_cmpint(client.st, ==, RTC_DTLS_CONNECTED);
+		g_assert_cmpint(server.st, ==, RTC_DTLS_CONNECTED);
+		rtc_srtp_profile pc, ps;
+		uint8_t ctx[RTC_SRTP_MAX_KEY], crx[RTC_SRTP_MAX_KEY], stx[RTC_SRTP_MAX_KEY], srx[RTC_SRTP_MAX_KEY];
+		g_assert_cmpint(rtc_dtls_srtp_keys(client.d, &pc, ctx, crx), ==, 0);
+		g_assert_cmpint(rtc_dtls_srtp_keys(server.d, &ps, stx, srx), ==, 0);
+		g_assert_cmpint(pc, ==, ps);
+		rtc_srtp_profile want = server_profiles ? rtc_srtp_profile_from_name(server_profiles[0])
+							: RTC_SRTP_AEAD_AES_128_GCM;
+		g_assert_cmpint(pc, ==, want);
+		size_t kl = rtc_srtp_key_len(pc) + rtc_srtp_salt_len(pc);
+		g_assert_true(memcmp(ctx, srx, kl) == 0);
+		g_assert_true(memcmp(crx, stx, kl) == 0);
+		g_assert_true(memcmp(ctx, crx, kl) != 0);
+		/* close_notify reaches the peer */
+		rtc_dtls_close(client.d);
+		g_assert_cmpint(client.st, ==, RTC_DTLS_CLOSED);
+		shuttle(&client, &server);
+		g_assert_cmpint(server.st, ==, RTC_DTLS_CLOSED);
+	}
+	free_end(&client);
+	free_end(&server);
+	rtc_dtls_cert_unref(cc);
+	rtc_dtls_cert_unref(sc);
+}
+
+static void test_handshake(void)
+{
+	handshake(false, NULL);
+}
+
+static void test_handshake_cm(void)
+{
+	const char *cm[] = { "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM", NULL };
+	handshake(false, cm);
+}
+
+static void test_wrong_fingerprint(void)
+{
+	handshake(true, NULL);
+}
+
+static void test_bad_opts(void)
+{
+	rtc_dtls_cert *c = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &c, &err), ==, 0);
+	uint8_t fp[32] = { 0 };
+	end e;
+	rtc_dtls_opts o = { .remote_hash = "md5", .remote_fp = fp, .remote_fp_len = 16, .send = on_send, .user = &e };
+	rtc_dtls *d = NULL;
+	g_assert_cmpint(rtc_dtls_new(c, &o, &d), ==, EINVAL);
+	o.remote_hash = "sha-256"; /* length must match the hash */
+	g_assert_cmpint(rtc_dtls_new(c, &o, &d), ==, EINVAL);
+	rtc_dtls_cert_unref(c);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/rtc_dtls/fingerprint_parse", test_fingerprint_parse);
+	g_test_add_func("/rtc_dtls/cert", test_cert);
+	g_test_add_func("/rtc_dtls/handshake", test_handshake);
+	g_test_add_func("/rtc_dtls/handshake_cm", test_handshake_cm);
+	g_test_add_func("/rtc_dtls/wrong_fingerprint", test_wrong_fingerprint);
+	g_test_add_func("/rtc_dtls/bad_opts", test_bad_opts);
+	return g_test_run();
+}
