@@ -86,6 +86,20 @@ sdp_dir sdp_dir_answer(sdp_dir offered, sdp_dir local)
 			    : SDP_DIR_INACTIVE;
 }
 
+/* The direction a section really offers: RFC 2543-style hold puts
+ * c=0.0.0.0 instead of sendonly (RFC 3264 §8.4), meaning "send me nothing".
+ * Not with ICE: JSEP offers use 0.0.0.0 as a placeholder (RFC 8839 §4.2.1). */
+static sdp_dir effective_dir(const sdp_media *m)
+{
+	if (!m->ice_ufrag.l && !m->conn.ip6 && sdp_str_eq(m->conn.addr, "0.0.0.0")) {
+		if (m->dir == SDP_DIR_SENDRECV)
+			return SDP_DIR_SENDONLY;
+		if (m->dir == SDP_DIR_RECVONLY)
+			return SDP_DIR_INACTIVE;
+	}
+	return m->dir;
+}
+
 /* Bytes of key||salt per RFC 4568 / RFC 6188 / RFC 7714 suite. */
 static size_t suite_key_len(sdp_str suite)
 {
@@ -257,7 +271,7 @@ static void remote_side(const sdp_media *m, sdp_neg_media *nm)
 {
 	nm->type = m->type;
 	nm->mid = m->mid;
-	nm->remote_dir = m->dir;
+	nm->remote_dir = effective_dir(m);
 	nm->remote_addr = m->conn.addr;
 	nm->remote_port = m->port;
 	nm->rtcp_mux = m->rtcp_mux;
@@ -420,7 +434,7 @@ int sdp_answer(const sdp_session *offer, const sdp_local *l, GString *out, sdp_n
 
 	sdp_neg_media *nm = &neg->media[neg->audio];
 	const sdp_media *am = &offer->media[neg->audio];
-	nm->local_dir = sdp_dir_answer(am->dir, l->dir);
+	nm->local_dir = sdp_dir_answer(effective_dir(am), l->dir);
 	if (nm->transport == SDP_TRANSPORT_DTLS)
 		nm->local_setup = am->setup == SDP_SETUP_ACTIVE	 ? SDP_SETUP_PASSIVE
 				  : am->setup == SDP_SETUP_PASSIVE ? SDP_SETUP_ACTIVE
@@ -641,7 +655,7 @@ int sdp_process_answer(const sdp_session *ans, const sdp_local *l, sdp_neg *neg,
 			}
 	nm->accepted = true;
 	remote_side(m, nm);
-	nm->local_dir = sdp_dir_answer(m->dir, l->dir);
+	nm->local_dir = sdp_dir_answer(effective_dir(m), l->dir);
 	neg->audio = 0;
 	neg->bundle = ans->has_bundle;
 	return 0;

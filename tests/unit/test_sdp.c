@@ -629,6 +629,23 @@ static void test_opus_and_te(void)
 	g_string_free(out, TRUE);
 }
 
+/* RFC 2543-style hold from an old phone: c=0.0.0.0 means "send me nothing". */
+static void test_old_hold(void)
+{
+	static const char t[] = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\n"
+				"t=0 0\r\nm=audio 5004 RTP/AVP 0\r\n";
+	sdp_session *o = parse_ok(t, sizeof t - 1, "old hold");
+	sdp_local l = local_rtp();
+	GString *out = g_string_new(NULL);
+	sdp_neg neg;
+	g_assert_cmpint(sdp_answer(o, &l, out, &neg, NULL), ==, 0);
+	g_assert_cmpint(neg.media[0].remote_dir, ==, SDP_DIR_SENDONLY);
+	g_assert_cmpint(neg.media[0].local_dir, ==, SDP_DIR_RECVONLY);
+	g_assert_nonnull(strstr(out->str, "a=recvonly\r\n"));
+	sdp_unref(o);
+	g_string_free(out, TRUE);
+}
+
 static void test_dir_answer(void)
 {
 	static const struct {
@@ -1047,6 +1064,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/sip-trunk", test_sip_trunk);
 	g_test_add_func("/sdp/opus-and-te", test_opus_and_te);
 	g_test_add_func("/sdp/dir-answer", test_dir_answer);
+	g_test_add_func("/sdp/old-hold", test_old_hold);
 	g_test_add_func("/sdp/offer-answer-loop", test_offer_answer_loop);
 	g_test_add_func("/sdp/webrtc-offer", test_webrtc_offer);
 	g_test_add_func("/sdp/round-trip", test_round_trip);
