@@ -8,6 +8,7 @@
 
 struct sip_tx_layer {
 	sip_tx_opts o;
+	sip_timers *own_timers; /* when the caller gave no clock */
 	GHashTable *client, *server; /* key -> sip_tx* */
 };
 
@@ -32,44 +33,124 @@ struct sip_tx {
 	bool doomed;      /* terminated while busy: free on the way out */
 };
 
-/* --- GLib clock ---------------------------------------------------------- */
+/* --- timers on the GLib loop ------------------------------------------- */
 
 typedef struct {
+	gint64 due;        /* monotonic µs */
+	guint64 seq;       /* FIFO among equal due times */
 	sip_timer_fn fn;
 	void *arg;
-	guint id;
-} glib_timer;
+	GSequenceIter *it;
+} wtimer;
 
-static gboolean glib_timer_fire(gpointer p)
+typedef struct {
+	GSource src;
+	sip_timers *t;
+} timer_source;
+
+struct sip_timers {
+	GSequence *q;      /* wtimer*, earliest first; owns them */
+	timer_source *src;
+	guint64 seq;
+};
+
+static gint wtimer_cmp(gconstpointer a, gconstpointer b, gpointer u)
 {
-	glib_timer *t = p;
-	t->id = 0;
-	t->fn(t->arg);
-	return G_SOURCE_REMOVE;
+	const wtimer *x = a, *y = b;
+	(void)u;
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void *glib_start(void *self, unsigned ms, sip_timer_fn fn, void *arg)
+static void timers_rearm(sip_timers *t)
 {
-	(void)self;
-	glib_timer *t = g_new0(glib_timer, 1);
-	t->fn = fn;
-	t->arg = arg;
-	t->id = g_timeout_add_full(G_PRIORITY_DEFAULT, ms, glib_timer_fire, t, g_free);
+	GSequenceIter *first = g_sequence_get_begin_iter(t->q);
+	gint64 when = g_sequence_iter_is_end(first) ? -1 : ((wtimer *)g_sequence_get(first))->due;
+	if (g_source_get_ready_time(&t->src->src) != when)
+		g_source_set_ready_time(&t->src->src, when);
+}
+
+static gboolean timers_dispatch(GSource *src, GSourceFunc cb, gpointer ud)
+{
+	sip_timers *t = ((timer_source *)src)->t;
+	gint64 now = g_get_monotonic_time();
+	(void)cb;
+	(void)ud;
+	/* Bounded per wake-up so a burst of expiries cannot starve sockets. */
+	for (int n = 0; n < 4096; n++) {
+		GSequenceIter *first = g_sequence_get_begin_iter(t->q);
+		if (g_sequence_iter_is_end(first))
+			break;
+		wtimer *w = g_sequence_get(first);
+		if (w->due > now)
+			break;
+		sip_timer_fn fn = w->fn;
+		void *arg = w->arg;
+		g_sequence_remove(first); /* frees w: handles die when they fire */
+		fn(arg);
+	}
+	timers_rearm(t);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_source_funcs = { NULL, NULL, timers_dispatch, NULL, NULL, NULL };
+
+sip_timers *sip_timers_new(void)
+{
+	sip_timers *t = g_new0(sip_timers, 1);
+	t->q = g_sequence_new(g_free);
+	t->src = (timer_source *)g_source_new(&timer_source_funcs, sizeof(timer_source));
+	t->src->t = t;
+	g_source_set_name(&t->src->src, "sip timers");
+	g_source_set_ready_time(&t->src->src, -1);
+	g_source_attach(&t->src->src, NULL);
 	return t;
 }
 
-static void glib_cancel(void *self, void *handle)
+void sip_timers_free(sip_timers *t)
 {
-	glib_timer *t = handle;
-	(void)self;
-	if (t->id)
-		g_source_remove(t->id); /* frees t */
+	if (!t)
+		return;
+	g_source_destroy(&t->src->src);
+	g_source_unref(&t->src->src);
+	g_sequence_free(t->q);
+	g_free(t);
 }
 
-sip_clock sip_clock_glib(void)
+static void *timers_start(void *self, unsigned ms, sip_timer_fn fn, void *arg)
 {
-	sip_clock c = { .start = glib_start, .cancel = glib_cancel, .self = NULL };
+	sip_timers *t = self;
+	wtimer *w = g_new(wtimer, 1);
+	w->due = g_get_monotonic_time() + (gint64)ms * 1000;
+	w->seq = t->seq++;
+	w->fn = fn;
+	w->arg = arg;
+	w->it = g_sequence_insert_sorted(t->q, w, wtimer_cmp, NULL);
+	if (g_sequence_iter_is_begin(w->it))
+		timers_rearm(t);
+	return w;
+}
+
+static void timers_cancel(void *self, void *handle)
+{
+	sip_timers *t = self;
+	wtimer *w = handle;
+	bool first = g_sequence_iter_is_begin(w->it);
+	g_sequence_remove(w->it);
+	if (first)
+		timers_rearm(t);
+}
+
+sip_clock sip_timers_clock(sip_timers *t)
+{
+	sip_clock c = { .start = timers_start, .cancel = timers_cancel, .self = t };
 	return c;
+}
+
+unsigned sip_timers_pending(const sip_timers *t)
+{
+	return (unsigned)g_sequence_get_length(t->q);
 }
 
 /* --- helpers -------------------------------------------------------------- */
@@ -485,8 +566,10 @@ sip_tx_layer *sip_tx_layer_new(const sip_tx_opts *o)
 		l->o.t2 = 4000;
 	if (!l->o.t4)
 		l->o.t4 = 5000;
-	if (!l->o.clock.start)
-		l->o.clock = sip_clock_glib();
+	if (!l->o.clock.start) {
+		l->own_timers = sip_timers_new();
+		l->o.clock = sip_timers_clock(l->own_timers);
+	}
 	l->client = g_hash_table_new(g_str_hash, g_str_equal);
 	l->server = g_hash_table_new(g_str_hash, g_str_equal);
 	return l;
@@ -511,6 +594,7 @@ void sip_tx_layer_free(sip_tx_layer *l)
 	free_all(l->server);
 	g_hash_table_unref(l->client);
 	g_hash_table_unref(l->server);
+	sip_timers_free(l->own_timers);
 	g_free(l);
 }
 

@@ -31,8 +31,17 @@ typedef struct {
 	void *self;
 } sip_clock;
 
-/* A clock on the default GLib main context. */
-sip_clock sip_clock_glib(void);
+/* Timers for the real clock: every timer of a stack in one GSource on the
+ * default main context, ordered by due time. (One GSource per timer made
+ * the loop's prepare/check walk tens of thousands of sources under load.) */
+typedef struct sip_timers sip_timers;
+sip_timers *sip_timers_new(void);
+/* Cancels what is pending and frees (NULL is fine). */
+void sip_timers_free(sip_timers *t);
+/* The clock that starts timers on t. */
+sip_clock sip_timers_clock(sip_timers *t);
+/* Timers pending. */
+unsigned sip_timers_pending(const sip_timers *t);
 
 typedef enum {
 	SIP_TX_CALLING,     /* client INVITE, request sent */
@@ -66,7 +75,7 @@ typedef void (*sip_tx_response_fn)(void *user, sip_tx *tx, int status, const cha
 typedef void (*sip_tx_event_fn)(void *user, sip_tx *tx, sip_tx_event ev);
 
 typedef struct {
-	sip_clock clock;
+	sip_clock clock;     /* zeroed: the layer runs its own sip_timers */
 	unsigned t1, t2, t4; /* ms; 0 = 500, 4000, 5000 */
 	/* Builds the ACK for a non-2xx final response to a client INVITE
 	 * (§17.1.1.3) into out. Returns 0, or an error (no ACK sent). */

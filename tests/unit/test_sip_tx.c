@@ -415,6 +415,47 @@ static void test_layer_free(void)
 	g_assert_cmpint(fx.events[SIP_TX_EV_TERMINATED], ==, 1);
 }
 
+/* The real-clock timers: one GSource, fired in due order, cancellable. */
+static void record(void *arg)
+{
+	GString *s = arg;
+	g_string_append_c(s, (char)('0' + s->len % 10));
+}
+
+typedef struct {
+	GString *order;
+	char tag;
+} tagged;
+
+static void record_tag(void *arg)
+{
+	tagged *t = arg;
+	g_string_append_c(t->order, t->tag);
+}
+
+static void test_glib_timers(void)
+{
+	sip_timers *t = sip_timers_new();
+	sip_clock c = sip_timers_clock(t);
+	GString *order = g_string_new(NULL);
+	tagged a = { order, 'a' }, b = { order, 'b' }, x = { order, 'x' }, d = { order, 'd' };
+	c.start(c.self, 30, record_tag, &a);
+	c.start(c.self, 10, record_tag, &b);
+	void *hx = c.start(c.self, 5, record_tag, &x);
+	c.start(c.self, 10, record_tag, &d); /* same due time as b: after it */
+	g_assert_cmpuint(sip_timers_pending(t), ==, 4);
+	c.cancel(c.self, hx);
+	g_assert_cmpuint(sip_timers_pending(t), ==, 3);
+	while (sip_timers_pending(t))
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpstr(order->str, ==, "bda");
+	/* Freeing with timers pending cancels them. */
+	c.start(c.self, 100000, record, order);
+	sip_timers_free(t);
+	g_assert_cmpstr(order->str, ==, "bda");
+	g_string_free(order, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -431,5 +472,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_tx/transport-error", test_transport_error);
 	g_test_add_func("/sip_tx/cancel", test_cancel);
 	g_test_add_func("/sip_tx/layer-free", test_layer_free);
+	g_test_add_func("/sip_tx/glib-timers", test_glib_timers);
 	return g_test_run();
 }
