@@ -382,6 +382,8 @@ struct sip_auth_server {
 	size_t key_len;
 	unsigned lifetime;
 	unsigned algs;
+	sip_auth_alg order[SIP_AUTH_ALG_COUNT]; /* challenges, in the order sent */
+	unsigned n_order;
 	bool allow_no_qop;
 	uint64_t counter;
 	EVP_MD *md5, *sha256;
@@ -446,12 +448,26 @@ sip_auth_server *sip_auth_server_new(const sip_auth_server_opts *o)
 	s->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
 	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	s->ctx = EVP_MD_CTX_new();
-	unsigned algs = o->algs ? o->algs : SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_SHA256) | SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_MD5);
-	algs &= (1u << SIP_AUTH_ALG_COUNT) - 1;
-	if (!s->md5) /* a FIPS provider has no MD5 */
-		algs &= ~(SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_MD5) | SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_MD5_SESS));
-	s->algs = algs;
-	if (!s->sha256 || !s->ctx || !algs)
+	/* Allowed algorithms in the order challenges are sent: the caller's
+	 * order, else RFC 8760 §2.4's (the preferred one first). */
+	static const sip_auth_alg default_order[SIP_AUTH_ALG_COUNT] = {
+		SIP_AUTH_ALG_SHA256, SIP_AUTH_ALG_SHA256_SESS, SIP_AUTH_ALG_MD5, SIP_AUTH_ALG_MD5_SESS,
+	};
+	const sip_auth_alg *ord = o->n_order ? o->order : default_order;
+	unsigned n_ord = o->n_order ? o->n_order : SIP_AUTH_ALG_COUNT;
+	unsigned want = o->algs ? o->algs : SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_SHA256) | SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_MD5);
+	for (unsigned i = 0; ord && i < n_ord; i++) {
+		sip_auth_alg a = ord[i];
+		if ((unsigned)a >= SIP_AUTH_ALG_COUNT || (s->algs & SIP_AUTH_ALG_BIT(a)))
+			continue;
+		if (!o->n_order && !(want & SIP_AUTH_ALG_BIT(a)))
+			continue;
+		if (!s->md5 && !alg_is_sha256(a)) /* a FIPS provider has no MD5 */
+			continue;
+		s->algs |= SIP_AUTH_ALG_BIT(a);
+		s->order[s->n_order++] = a;
+	}
+	if (!s->sha256 || !s->ctx || !s->algs)
 		goto fail;
 
 	if (o->key && o->key_len) {
@@ -512,19 +528,9 @@ const char *sip_auth_server_realm(const sip_auth_server *s)
 	return s->realm;
 }
 
-/* Allowed algorithms in the order challenges are sent (RFC 8760 §2.4: the
- * preferred one first). */
-static const sip_auth_alg challenge_order[SIP_AUTH_ALG_COUNT] = {
-	SIP_AUTH_ALG_SHA256, SIP_AUTH_ALG_SHA256_SESS, SIP_AUTH_ALG_MD5, SIP_AUTH_ALG_MD5_SESS,
-};
-
 unsigned sip_auth_server_challenge_count(const sip_auth_server *s)
 {
-	unsigned n = 0;
-	for (int i = 0; i < SIP_AUTH_ALG_COUNT; i++)
-		if (s->algs & SIP_AUTH_ALG_BIT(i))
-			n++;
-	return n;
+	return s->n_order;
 }
 
 static uint32_t slot_hash(const uint8_t *mac)
@@ -625,16 +631,9 @@ static int emit(GString *g, char *buf, size_t cap, size_t *len)
 int sip_auth_server_challenge(sip_auth_server *s, unsigned i, bool stale, uint64_t now,
 			      char *buf, size_t cap, size_t *len)
 {
-	sip_auth_alg alg = SIP_AUTH_ALG_COUNT;
-	unsigned k = 0;
-	for (int j = 0; j < SIP_AUTH_ALG_COUNT; j++) {
-		if (s->algs & SIP_AUTH_ALG_BIT(challenge_order[j]) && k++ == i) {
-			alg = challenge_order[j];
-			break;
-		}
-	}
-	if (alg == SIP_AUTH_ALG_COUNT)
+	if (i >= s->n_order)
 		return ENOENT;
+	sip_auth_alg alg = s->order[i];
 	char nonce[NONCE_HEX + 1];
 	if (!make_nonce(s, now, nonce))
 		return EIO;

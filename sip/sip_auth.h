@@ -83,6 +83,11 @@ typedef struct {
 	size_t key_len;
 	unsigned nonce_lifetime_s; /* 0: 300 */
 	unsigned algs;             /* SIP_AUTH_ALG_BIT mask; 0: SHA-256 and MD5 */
+	/* When n_order > 0: the algorithms offered, in this order (overrides
+	 * algs). Clients that read only the first challenge (JsSIP 3.x does,
+	 * and knows only MD5) need MD5 first. */
+	const sip_auth_alg *order;
+	unsigned n_order;
 	unsigned nc_slots;         /* nonce-count table size; 0: 16384 */
 	bool allow_no_qop;         /* accept RFC 2069 credentials (no qop, no nc) */
 } sip_auth_server_opts;
@@ -114,7 +119,8 @@ typedef struct {
 	uint32_t nc;
 } sip_auth_info;
 
-/* Creates a server; NULL if opts are invalid (no realm, empty algs). */
+/* Creates a server; NULL if opts are invalid (no realm, empty algs). A
+ * server belongs to one thread (the core loop): it is not locked. */
 sip_auth_server *sip_auth_server_new(const sip_auth_server_opts *opts);
 /* Frees a server (NULL is fine). */
 void sip_auth_server_free(sip_auth_server *s);
@@ -123,7 +129,8 @@ const char *sip_auth_server_realm(const sip_auth_server *s);
 
 /* Number of challenge headers a 401/407 carries (one per allowed algorithm). */
 unsigned sip_auth_server_challenge_count(const sip_auth_server *s);
-/* Writes challenge number i (SHA-256 first, per RFC 8760 §2.4) into buf:
+/* Writes challenge number i (by default SHA-256 first, per RFC 8760 §2.4;
+ * else opts.order) into buf:
  * `Digest realm="..", nonce="..", algorithm=.., qop="auth"[, stale=true]`.
  * Each call mints a fresh nonce. 0, ENOENT past the last, ENOSPC if cap is
  * too small (512 bytes plus the realm always fits). *len gets the length. */

@@ -190,6 +190,32 @@ static void test_challenge(void)
 	g_assert_cmpint(sip_auth_server_challenge(s, 0, false, 1000, buf, 20, &len), ==, ENOSPC);
 	sip_auth_server_free(s);
 
+	/* A caller's order: MD5 first (for clients that read one challenge),
+	 * duplicates and unknown values ignored. */
+	static const sip_auth_alg md5_first[] = { SIP_AUTH_ALG_MD5, SIP_AUTH_ALG_MD5, (sip_auth_alg)99,
+						  SIP_AUTH_ALG_SHA256 };
+	sip_auth_server_opts ord = { .realm = REALM, .order = md5_first, .n_order = G_N_ELEMENTS(md5_first) };
+	s = sip_auth_server_new(&ord);
+	g_assert_nonnull(s);
+	g_assert_cmpuint(sip_auth_server_challenge_count(s), ==, 2);
+	g_assert_cmpint(sip_auth_server_challenge(s, 0, false, 1000, buf, sizeof buf, &len), ==, 0);
+	g_assert_nonnull(strstr(buf, "algorithm=MD5,"));
+	g_assert_cmpint(sip_auth_server_challenge(s, 1, false, 1000, buf, sizeof buf, &len), ==, 0);
+	g_assert_nonnull(strstr(buf, "algorithm=SHA-256,"));
+	g_assert_cmpint(sip_auth_server_challenge(s, 2, false, 1000, buf, sizeof buf, &len), ==, ENOENT);
+	/* An algorithm not offered is not accepted either. */
+	static const sip_auth_alg only_md5[] = { SIP_AUTH_ALG_MD5 };
+	sip_auth_server_free(s);
+	ord.order = only_md5;
+	ord.n_order = 1;
+	s = sip_auth_server_new(&ord);
+	sip_auth_server *full = new_server(0, 0);
+	char cred[1024];
+	answer(full, 0, 1000, "alice", "wonderland", 1, cred, sizeof cred); /* SHA-256 */
+	g_assert_cmpint(verify(s, cred, 1000), ==, SIP_AUTH_NO_CREDENTIALS);
+	sip_auth_server_free(full);
+	sip_auth_server_free(s);
+
 	/* Only SHA-256 allowed. */
 	s = new_server(SIP_AUTH_ALG_BIT(SIP_AUTH_ALG_SHA256), 0);
 	g_assert_cmpuint(sip_auth_server_challenge_count(s), ==, 1);
@@ -204,7 +230,6 @@ static void test_challenge(void)
 	sip_auth_server_opts rnd = { .realm = REALM };
 	s = sip_auth_server_new(&rnd);
 	g_assert_nonnull(s);
-	char cred[1024];
 	answer(s, 0, 50, "alice", "wonderland", 1, cred, sizeof cred);
 	g_assert_cmpint(verify(s, cred, 50), ==, SIP_AUTH_OK);
 	sip_auth_server_free(s);
