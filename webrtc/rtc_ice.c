@@ -111,7 +111,10 @@ int rtc_ice_new(const rtc_ice_opts *o, rtc_ice **out)
 		rc = EIO;
 		goto fail;
 	}
-	g_object_set(ice->agent, "controlling-mode", (gboolean)o->controlling, "upnp", FALSE, NULL);
+	g_object_set(ice->agent, "controlling-mode", (gboolean)o->controlling, "upnp", FALSE,
+		     /* UDP only: browsers reach a media server over UDP, and TCP
+		      * candidates would only lengthen the answer. */
+		     "ice-tcp", FALSE, NULL);
 	for (const char *const *a = o->local_addresses; a && *a; a++) {
 		NiceAddress na;
 		nice_address_init(&na);
