@@ -93,7 +93,7 @@ static void salvage(pctx *x)
 
 static int parse_version(sip_pl v)
 {
-	const char *p = v.p, *end = v.p + v.l, *s;
+	const char *p = v.p, *end = sip_pl_end(v), *s;
 
 	if (v.l < 7 || !sip_pl_casecmp((sip_pl){ p, 4 }, "SIP/"))
 		return EINVAL;
@@ -241,7 +241,7 @@ static int split_lines(pctx *x, char *p, const char **body)
 			 * the value stays one slice. */
 			if (!cur)
 				return fail(x, EINVAL, 400, "Continuation without header");
-			for (s = (char *)cur->value.p + cur->value.l; s < p; s++)
+			for (s = (char *)sip_pl_end(cur->value); s < p; s++)
 				*s = ' ';
 			cur->value.l = (size_t)(le - cur->value.p);
 		} else {
@@ -270,7 +270,7 @@ static int split_lines(pctx *x, char *p, const char **body)
 
 static int parse_cseq(pctx *x, sip_pl v)
 {
-	const char *p = v.p, *end = v.p + v.l, *s = p;
+	const char *p = v.p, *end = sip_pl_end(v), *s = p;
 	sip_cseq *c = &x->m->cseq;
 
 	while (p < end && *p >= '0' && *p <= '9')

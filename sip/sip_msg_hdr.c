@@ -271,7 +271,7 @@ int sip_addr_parse(sip_pl in, sip_addr *out)
 	if (in.l == 0)
 		return EINVAL;
 	p = in.p;
-	end = in.p + in.l;
+	end = sip_pl_end(in);
 	if (*p == '"') {
 		s = skip_quoted(p, end);
 		if (!s)
@@ -350,7 +350,7 @@ int sip_via_parse(sip_pl in, sip_via *out)
 	in = sip_pl_trim(in);
 	out->value = in;
 	p = in.p;
-	end = in.p + in.l;
+	end = sip_pl_end(in);
 	/* sent-protocol: name SLASH version SLASH transport, LWS allowed */
 	s = skip_token(p, end);
 	if (s == p)

@@ -100,7 +100,7 @@ char *sip_pl_strdup(sip_pl a)
  * that contain ';', so the scan tracks quotes. */
 bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
 {
-	const char *p = params.p, *end = params.p + params.l;
+	const char *p = params.p, *end = sip_pl_end(params);
 
 	while (p < end) {
 		const char *s, *ne, *ve;
@@ -155,7 +155,7 @@ bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
 
 bool sip_pl_list_next(sip_pl *rest, sip_pl *elem)
 {
-	const char *p = rest->p, *end = rest->p + rest->l;
+	const char *p = rest->p, *end = sip_pl_end(*rest);
 
 	for (;;) {
 		const char *s;

@@ -25,6 +25,12 @@ static inline sip_pl sip_pl_cstr(const char *s)
 	return (sip_pl){ s, s ? strlen(s) : 0 };
 }
 
+/* One past the last byte (NULL for an unset slice: no NULL + 0). */
+static inline const char *sip_pl_end(sip_pl a)
+{
+	return a.p ? a.p + a.l : NULL;
+}
+
 /* True when the slice is set (p != NULL), even if empty. */
 static inline bool sip_pl_isset(sip_pl a)
 {

@@ -119,7 +119,7 @@ static int parse_hostport(const char *p, const char *end, sip_pl *host,
 
 int sip_uri_parse(sip_pl in, sip_uri *out)
 {
-	const char *p = in.p, *end = in.p + in.l, *s, *hend;
+	const char *p = in.p, *end = sip_pl_end(in), *s, *hend;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -243,7 +243,7 @@ bool sip_uri_param(const sip_uri *u, const char *name, sip_pl *val)
 
 bool sip_uri_header(const sip_uri *u, const char *name, sip_pl *val)
 {
-	const char *p = u->headers.p, *end = u->headers.p + u->headers.l;
+	const char *p = u->headers.p, *end = sip_pl_end(u->headers);
 
 	while (p < end) {
 		const char *s = p, *eq = NULL;
@@ -364,7 +364,7 @@ static bool param_next(param_it *it)
 /* Finds a param by escaped-insensitive name. */
 static bool find_param(sip_pl list, sip_pl name, sip_pl *val, bool amp)
 {
-	param_it it = { .p = list.p, .end = list.p + list.l };
+	param_it it = { .p = list.p, .end = sip_pl_end(list) };
 
 	(void)amp;
 	while (param_next(&it)) {
@@ -390,18 +390,23 @@ static bool is_special_param(sip_pl n)
  * maddr and transport must match when present in either. */
 static bool params_eq(sip_pl a, sip_pl b)
 {
-	param_it it = { .p = a.p, .end = a.p + a.l };
+	param_it it = { .p = a.p, .end = sip_pl_end(a) };
 	sip_pl v;
 
 	while (param_next(&it)) {
+		sip_pl va;
+
+		/* A repeated name counts by its first value on both sides,
+		 * which keeps the comparison reflexive. */
+		find_param(a, it.name, &va, false);
 		if (find_param(b, it.name, &v, false)) {
-			if (!esc_eq(it.val, v, true))
+			if (!esc_eq(va, v, true))
 				return false;
 		} else if (is_special_param(it.name)) {
 			return false;
 		}
 	}
-	it = (param_it){ .p = b.p, .end = b.p + b.l };
+	it = (param_it){ .p = b.p, .end = sip_pl_end(b) };
 	while (param_next(&it))
 		if (is_special_param(it.name) && !find_param(a, it.name, &v, false))
 			return false;
@@ -411,11 +416,14 @@ static bool params_eq(sip_pl a, sip_pl b)
 /* Every header must be present in both with equal values. */
 static bool headers_sub(sip_pl a, sip_pl b)
 {
-	param_it it = { .p = a.p, .end = a.p + a.l };
+	param_it it = { .p = a.p, .end = sip_pl_end(a) };
 	sip_pl v;
 
 	while (param_next(&it)) {
-		if (!find_param(b, it.name, &v, true) || !esc_eq(it.val, v, false))
+		sip_pl va;
+
+		find_param(a, it.name, &va, true);
+		if (!find_param(b, it.name, &v, true) || !esc_eq(va, v, false))
 			return false;
 	}
 	return true;
