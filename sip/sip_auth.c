@@ -437,9 +437,18 @@ static bool hmac(sip_auth_server *s, const uint8_t *msg, size_t n, uint8_t out[3
 	       EVP_DigestFinal_ex(s->ctx, out, &l) == 1;
 }
 
+/* Whether s holds a control character (CR/LF would split the header). */
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 sip_auth_server *sip_auth_server_new(const sip_auth_server_opts *o)
 {
-	if (!o || !o->realm || !o->realm[0] || strlen(o->realm) > 256)
+	if (!o || !o->realm || !o->realm[0] || strlen(o->realm) > 256 || has_ctl(o->realm))
 		return NULL;
 	sip_auth_server *s = g_new0(sip_auth_server, 1);
 	s->realm = g_strdup(o->realm);
@@ -822,6 +831,8 @@ int sip_auth_client_answer(const sip_auth_hdr *c, const sip_auth_client_opts *o,
 			   char *buf, size_t cap, size_t *len)
 {
 	if (!c || !o || !o->username || !o->password || !o->method || !o->uri || !c->realm.p || !c->nonce.p)
+		return EINVAL;
+	if (has_ctl(o->username) || has_ctl(o->uri) || has_ctl(o->method) || (o->cnonce && has_ctl(o->cnonce)))
 		return EINVAL;
 	if (!challenge_usable(c))
 		return ENOTSUP;

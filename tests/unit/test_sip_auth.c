@@ -31,6 +31,11 @@ static bool lookup_ha1(void *u, const char *username, sip_auth_alg alg, char ha1
 {
 	(void)u;
 	lookups++;
+	if (strcmp(username, "broken") == 0) {
+		/* A stored HA1 that is not lowercase hex of the right length. */
+		g_strlcpy(ha1, "ABCDEF", SIP_AUTH_HEX_MAX);
+		return true;
+	}
 	for (const user_entry *e = users; e->user; e++)
 		if (strcmp(e->user, username) == 0)
 			return sip_auth_ha1(alg, e->user, REALM, e->password, ha1) == 0;
@@ -114,6 +119,25 @@ static void test_rfc7616_example(void)
 	assert_pl(cr.response, RFC_MD5);
 	assert_pl(cr.qop, "auth");
 	g_assert_true(cr.qop_auth);
+
+	/* The -sess forms on the same inputs (values computed independently
+	 * with Python's hashlib: HA1' = H(H(user:realm:pw):nonce:cnonce)). */
+	static const struct {
+		const char *alg, *resp;
+	} sess[] = {
+		{ "MD5-sess", "e783283f46242139c486a698fec7211d" },
+		{ "SHA-256-sess", "2fd51b3a77ad75bad6afad6003e818d767133c46d9e2749e7f5232ae1ea3efd7" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(sess); i++) {
+		char *sh = g_strdup_printf("Digest " RFC_CHALLENGE_TAIL ", algorithm=%s", sess[i].alg);
+		g_assert_cmpint(sip_auth_parse(sh, strlen(sh), &ch), ==, 0);
+		g_assert_true(ch.alg_known);
+		g_assert_cmpint(sip_auth_client_answer(&ch, &o, buf, sizeof buf, &len), ==, 0);
+		resp = find_param(buf, "response");
+		g_assert_cmpstr(resp, ==, sess[i].resp);
+		g_free(resp);
+		g_free(sh);
+	}
 
 	/* HA1 helpers: H(Mufasa:http-auth@example.org:Circle of Life). */
 	char ha1[SIP_AUTH_HEX_MAX];
@@ -226,6 +250,8 @@ static void test_challenge(void)
 	g_assert_null(sip_auth_server_new(&bad));
 	bad.realm = "";
 	g_assert_null(sip_auth_server_new(&bad));
+	bad.realm = "a\r\nb";
+	g_assert_null(sip_auth_server_new(&bad));
 	/* A random key when none is configured: nonces still verify. */
 	sip_auth_server_opts rnd = { .realm = REALM };
 	s = sip_auth_server_new(&rnd);
@@ -287,6 +313,10 @@ static void test_bad_credentials(void)
 	g_assert_cmpint(sip_auth_result_status(r, false), ==, 401);
 	g_assert_false(sip_auth_result_stale(r));
 
+	/* A user whose stored HA1 is broken counts as unknown. */
+	answer(s, 0, 100, "broken", "x", 1, cred, sizeof cred);
+	g_assert_cmpint(verify(s, cred, 100), ==, SIP_AUTH_UNKNOWN_USER);
+
 	/* Wrong realm: the credential was for another server. */
 	sip_auth_server_opts other = { .realm = "elsewhere" };
 	sip_auth_server *o = sip_auth_server_new(&other);
@@ -309,6 +339,27 @@ static void test_bad_credentials(void)
 	answer(s, 0, 100, "alice", "wonderland", 1, cred, sizeof cred);
 	g_assert_cmpint(sip_auth_server_verify(s, cred, strlen(cred), "REGISTER", "sip:other", 9,
 					       lookup_ha1, NULL, 100, NULL), ==, SIP_AUTH_MALFORMED);
+	/* The response must be the whole digest: one more or one less hex digit
+	 * is wrong; upper-case hex is the same digest. */
+	for (int variant = 0; variant < 3; variant++) {
+		answer(s, 0, 100, "alice", "wonderland", 1, cred, sizeof cred);
+		char *resp = find_param(cred, "response");
+		char *at = strstr(cred, resp);
+		GString *m = g_string_new_len(cred, at - cred);
+		if (variant == 0)
+			g_string_append_printf(m, "%s0", resp);
+		else if (variant == 1)
+			g_string_append_len(m, resp, (gssize)strlen(resp) - 1);
+		else {
+			char *up = g_ascii_strup(resp, -1);
+			g_string_append(m, up);
+			g_free(up);
+		}
+		g_string_append(m, at + strlen(resp));
+		g_assert_cmpint(verify(s, m->str, 100), ==, variant == 2 ? SIP_AUTH_OK : SIP_AUTH_WRONG_PASSWORD);
+		g_string_free(m, TRUE);
+		g_free(resp);
+	}
 	/* The method is part of HA2. */
 	answer(s, 0, 100, "alice", "wonderland", 1, cred, sizeof cred);
 	g_assert_cmpint(sip_auth_server_verify(s, cred, strlen(cred), "INVITE", "sip:" REALM,
@@ -331,6 +382,28 @@ static void test_stale(void)
 	/* An old nonce with a wrong password is a wrong password, not stale. */
 	answer(s, 0, 1000, "alice", "nope", 1, cred, sizeof cred);
 	g_assert_cmpint(verify(s, cred, 5000), ==, SIP_AUTH_WRONG_PASSWORD);
+	/* Without qop (RFC 2069, allowed by option) the nonce-count table is
+	 * not involved: the timestamp alone makes the nonce stale. */
+	static const uint8_t key[] = "0123456789abcdef0123456789abcdef";
+	sip_auth_server_opts so = { .realm = REALM, .key = key, .key_len = 32, .nonce_lifetime_s = 60,
+				    .allow_no_qop = true };
+	sip_auth_server *old = sip_auth_server_new(&so);
+	char ch[512];
+	size_t cl, len;
+	g_assert_cmpint(sip_auth_server_challenge(old, 0, false, 1000, ch, sizeof ch, &cl), ==, 0);
+	sip_auth_hdr h;
+	g_assert_cmpint(sip_auth_parse(ch, cl, &h), ==, 0);
+	h.qop = SIP_PL_NULL;
+	h.qop_auth = false;
+	sip_auth_client_opts o = { .username = "alice", .password = "wonderland", .method = "REGISTER",
+				   .uri = "sip:" REALM };
+	g_assert_cmpint(sip_auth_client_answer(&h, &o, cred, sizeof cred, &len), ==, 0);
+	g_assert_null(strstr(cred, "qop="));
+	g_assert_cmpint(verify(old, cred, 1060), ==, SIP_AUTH_OK);
+	g_assert_cmpint(verify(old, cred, 1061), ==, SIP_AUTH_STALE);
+	g_assert_cmpint(verify(s, cred, 1000), ==, SIP_AUTH_MALFORMED); /* not allowed by default */
+	sip_auth_server_free(old);
+
 	/* A nonce from far in the future is not ours. */
 	answer(s, 0, 100000, "alice", "wonderland", 1, cred, sizeof cred);
 	g_assert_cmpint(verify(s, cred, 1000), ==, SIP_AUTH_BAD_NONCE);
@@ -543,6 +616,13 @@ static void test_client(void)
 	o.password = NULL;
 	g_assert_cmpint(sip_auth_client_answer(&h[2], &o, buf, sizeof buf, &len), ==, EINVAL);
 	o.password = "p";
+	/* No header injection through the caller's strings. */
+	o.username = "u\r\nX-Evil: 1";
+	g_assert_cmpint(sip_auth_client_answer(&h[2], &o, buf, sizeof buf, &len), ==, EINVAL);
+	o.username = "u";
+	o.uri = "sip:x\n";
+	g_assert_cmpint(sip_auth_client_answer(&h[2], &o, buf, sizeof buf, &len), ==, EINVAL);
+	o.uri = "sip:x";
 	/* A random cnonce each time, nc defaults to 1. */
 	g_assert_cmpint(sip_auth_client_answer(&h[2], &o, buf, sizeof buf, &len), ==, 0);
 	g_assert_nonnull(strstr(buf, "nc=00000001"));
