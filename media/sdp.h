@@ -372,7 +372,10 @@ typedef struct {
 	bool end_of_candidates;
 	bool ice_lite;
 	const char *fingerprint; /* "sha-256 AB:.." */
-	sdp_setup setup;	 /* answers to actpass: ACTIVE (default) or PASSIVE */
+	/* answers to actpass: ACTIVE (default) or PASSIVE. On a re-offer pass
+	 * the role negotiated first (sdp_neg_media.local_setup): Chromium
+	 * refuses an answer that flips the DTLS role of a live transport. */
+	sdp_setup setup;
 	const sdp_sdes_key *sdes;
 	size_t n_sdes;
 	bool video, data; /* not yet supported: must be false (port 0) */
