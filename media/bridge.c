@@ -23,6 +23,7 @@ typedef struct {
 	uint16_t seq;	   /* next sequence number */
 	uint32_t ts;	   /* transcode: timestamp of the next audio */
 	bool sent_any;
+	bool have_last;	   /* last_* below are set */
 	/* relay: offsets from the current source's seq/ts to ours */
 	bool mapped;
 	uint16_t seq_off;
@@ -63,6 +64,7 @@ struct media_bridge {
 	leg_state leg[2];
 	uint64_t created_us;
 	bool created_set;
+	uint64_t now_us;   /* of the push/tick in progress */
 	uint8_t buf[MEDIA_BRIDGE_OUT_MAX][MEDIA_BRIDGE_PKT_MAX];
 	unsigned nbuf;
 	int16_t frame[FRAME_MAX];
@@ -194,8 +196,21 @@ static void emit(media_bridge *br, media_bridge_out *out, int to, uint8_t *data,
 	if (out->count >= MEDIA_BRIDGE_OUT_MAX)
 		return;
 	out->pkt[out->count++] = (media_bridge_pkt){ .leg = to, .data = data, .len = len };
-	br->leg[to].st.tx_packets++;
-	br->leg[to].st.tx_bytes += len;
+	leg_state *T = &br->leg[to];
+	T->st.tx_packets++;
+	T->st.tx_bytes += len;
+	/* Remember the newest seq/ts sent, for source changes and for
+	 * media_bridge_resume_point(). */
+	uint16_t seq = (uint16_t)((data[2] << 8) | data[3]);
+	uint32_t ts = ((uint32_t)data[4] << 24) | ((uint32_t)data[5] << 16) | ((uint32_t)data[6] << 8) | data[7];
+	out_stream *o = &T->out;
+	if (!o->have_last || (int16_t)(seq - o->last_seq) > 0) {
+		o->last_seq = seq;
+		o->last_us = br->now_us;
+	}
+	if (!o->have_last || (int32_t)(ts - o->last_ts) > 0)
+		o->last_ts = ts;
+	o->have_last = true;
 }
 
 static void report_digit(media_bridge_out *out, int from, const media_te *e, bool end, unsigned clock)
@@ -232,9 +247,9 @@ static void relay_rewrite(leg_state *T, const rtp_hdr *h, uint8_t *pkt, uint8_t 
 	out_stream *o = &T->out;
 	bool marker = h->marker;
 	if (!o->mapped || restart) {
-		uint16_t want_seq = o->sent_any ? (uint16_t)(o->last_seq + 1) : o->seq;
+		uint16_t want_seq = o->have_last ? (uint16_t)(o->last_seq + 1) : o->seq;
 		uint32_t want_ts = o->ts;
-		if (o->sent_any) {
+		if (o->have_last) {
 			uint64_t gap = (now_us - o->last_us) * clock / 1000000u;
 			if (gap < clock / 50)
 				gap = clock / 50; /* at least one 20 ms frame */
@@ -253,11 +268,6 @@ static void relay_rewrite(leg_state *T, const rtp_hdr *h, uint8_t *pkt, uint8_t 
 	rtp_set_pt(pkt, pt);
 	if (marker != h->marker)
 		rtp_set_marker(pkt, marker);
-	if (!o->sent_any || (int16_t)(seq - o->last_seq) > 0) {
-		o->last_seq = seq;
-		o->last_ts = ts;
-		o->last_us = now_us;
-	}
 	o->sent_any = true;
 }
 
@@ -284,6 +294,7 @@ int media_bridge_push(media_bridge *br, int from, uint8_t *pkt, size_t len, uint
 	out_reset(br, out);
 	if (from != 0 && from != 1)
 		return EINVAL;
+	br->now_us = now_us;
 	if (!br->created_set) {
 		br->created_set = true;
 		br->created_us = now_us;
@@ -365,6 +376,14 @@ int media_bridge_push(media_bridge *br, int from, uint8_t *pkt, size_t len, uint
 		return 0;
 	}
 	if (br->relay) {
+		/* Header extension ids and CSRCs were negotiated with, or mean
+		 * something to, the source leg only: drop them (in place). */
+		if (h.extension || h.csrc_count) {
+			size_t rest = h.payload_len + h.padding_len;
+			memmove(pkt + RTP_HEADER_MIN, h.payload, rest);
+			pkt[0] &= 0xe0; /* clear X and CC */
+			len = RTP_HEADER_MIN + rest;
+		}
 		relay_rewrite(T, &h, pkt, T->cfg.pt, restart, now_us, clock);
 		emit(br, out, to, pkt, len);
 		return 0;
@@ -434,6 +453,7 @@ static void digit_step(media_bridge *br, int to, media_bridge_out *out)
 void media_bridge_tick(media_bridge *br, uint64_t now_us, media_bridge_out *out)
 {
 	out_reset(br, out);
+	br->now_us = now_us;
 	if (!br->created_set) {
 		br->created_set = true;
 		br->created_us = now_us;
@@ -472,4 +492,22 @@ uint64_t media_bridge_idle_us(const media_bridge *br, int leg, uint64_t now_us)
 	const leg_state *L = &br->leg[leg & 1];
 	uint64_t last = L->last_rx_us ? L->last_rx_us : br->created_us;
 	return now_us > last ? now_us - last : 0;
+}
+
+void media_bridge_resume_point(const media_bridge *br, int leg, uint64_t now_us, uint16_t *seq,
+			       uint32_t *ts)
+{
+	const leg_state *T = &br->leg[leg & 1];
+	const out_stream *o = &T->out;
+	if (!o->have_last) {
+		*seq = o->seq;
+		*ts = o->ts;
+		return;
+	}
+	unsigned clock = media_codec_clock_rate(T->codec);
+	uint64_t gap = now_us > o->last_us ? (now_us - o->last_us) * clock / 1000000u : 0;
+	if (gap < clock / 50)
+		gap = clock / 50;
+	*seq = (uint16_t)(o->last_seq + 1);
+	*ts = o->last_ts + (uint32_t)gap;
 }

@@ -6,8 +6,8 @@
  * path needs is reserved up front.
  *
  * Relay, when both legs negotiated the same codec: no decode; the payload
- * type is mapped and SSRC, sequence number and timestamp are rewritten in
- * place so the far end sees one continuous stream across source changes
+ * type is mapped, header extensions and CSRCs are dropped, and SSRC,
+ * sequence number and timestamp are rewritten in place so the far end sees one continuous stream across source changes
  * (hold, re-INVITE, transfer: a new SSRC or a seq/ts jump). A far end that
  * saw its SRTP stream restart would drop it as replayed.
  *
@@ -108,6 +108,13 @@ void media_bridge_tick(media_bridge *br, uint64_t now_us, media_bridge_out *out)
  * telephone-event) or EBUSY. */
 int media_bridge_send_digit(media_bridge *br, int to, char digit, unsigned duration_ms);
 
+/* Where the stream we send to `leg` must continue if this bridge is
+ * replaced (a re-INVITE that changes codecs, a transfer to a new far leg):
+ * the next sequence number and a timestamp advanced by the time since the
+ * last packet. Pass them as seq_start/ts_start, with the same ssrc, to the
+ * new bridge so the leg sees one stream. */
+void media_bridge_resume_point(const media_bridge *br, int leg, uint64_t now_us, uint16_t *seq,
+			       uint32_t *ts);
 /* Reads one leg's counters. */
 void media_bridge_get_stats(const media_bridge *br, int leg, media_bridge_stats *out);
 /* Microseconds since leg last sent us an RTP packet (or since create): the

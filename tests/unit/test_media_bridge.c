@@ -144,6 +144,22 @@ static void test_relay_source_change(void)
 	g_assert_cmpint(rtp_parse(out.pkt[0].data, out.pkt[0].len, &h), ==, 0);
 	g_assert_cmpuint(h.seq, ==, (uint16_t)(last_seq - 1));
 	g_assert_cmpuint(h.ts, ==, last_ts - 960);
+	/* Header extensions and CSRCs are stripped, the payload kept. */
+	n = make_pkt(pkt, 111, false, 7 + 100, 17u + 960u * 100, 0x2222, pl, 0);
+	pkt[0] |= 0x10 | 1; /* X, one CSRC */
+	const uint8_t tail[] = { 0, 0, 0, 5, 0xbe, 0xde, 0, 1, 0x10, 0x85, 0, 0, 'p', 'l' };
+	memcpy(pkt + 12, tail, sizeof tail);
+	n = 12 + sizeof tail;
+	g_assert_cmpint(media_bridge_push(br, 0, pkt, n, t, &out), ==, 0);
+	g_assert_cmpuint(out.count, ==, 1);
+	g_assert_cmpuint(out.pkt[0].len, ==, 14);
+	g_assert_cmpint(rtp_parse(out.pkt[0].data, out.pkt[0].len, &h), ==, 0);
+	g_assert_false(h.extension);
+	g_assert_cmpuint(h.csrc_count, ==, 0);
+	g_assert_cmpmem(h.payload, h.payload_len, "pl", 2);
+	g_assert_cmpuint(h.seq, ==, (uint16_t)(last_seq + 1));
+	last_seq = h.seq;
+	last_ts = h.ts;
 	/* Unknown PT and garbage are dropped. */
 	n = make_pkt(pkt, 99, false, 1, 1, 0x2222, pl, 10);
 	g_assert_cmpint(media_bridge_push(br, 0, pkt, n, t, &out), ==, 0);
@@ -151,16 +167,44 @@ static void test_relay_source_change(void)
 	g_assert_cmpint(media_bridge_push(br, 0, pkt, 5, t, &out), ==, EBADMSG);
 	media_bridge_stats st;
 	media_bridge_get_stats(br, 0, &st);
-	g_assert_cmpuint(st.rx_packets, ==, 101);
+	g_assert_cmpuint(st.rx_packets, ==, 102);
 	g_assert_cmpuint(st.rx_dropped, ==, 2);
 	g_assert_cmpuint(st.source_changes, ==, 1);
 	g_assert_cmpuint(st.decoded, ==, 0);
 	g_assert_true(st.relay);
 	g_assert_cmpstr(st.codec, ==, "opus");
 	media_bridge_get_stats(br, 1, &st);
-	g_assert_cmpuint(st.tx_packets, ==, 101);
-	g_assert_cmpuint(st.tx_bytes, ==, 101 * (12 + sizeof pl));
+	g_assert_cmpuint(st.tx_packets, ==, 102);
+	g_assert_cmpuint(st.tx_bytes, ==, 101 * (12 + sizeof pl) + 14);
 	g_assert_cmpuint(media_bridge_idle_us(br, 0, t + 5000), ==, 5000);
+
+	/* A re-INVITE changes leg 1 to PCMU: the new (transcoding) bridge
+	 * continues the stream leg 1 sees from the resume point. */
+	uint16_t rseq;
+	uint32_t rts;
+	t += 60000;
+	media_bridge_resume_point(br, 1, t, &rseq, &rts);
+	g_assert_cmpuint(rseq, ==, (uint16_t)(last_seq + 1));
+	g_assert_cmpuint(rts, ==, last_ts + 48 * 60);
+	media_bridge_free(br);
+	media_bridge_leg b2 = b;
+	b2.codec = "PCMA";
+	b2.pt = 8;
+	b2.clock_rate = 8000;
+	b2.channels = 1;
+	b2.seq_start = rseq;
+	b2.ts_start = rts;
+	g_assert_cmpint(media_bridge_create(&a, &b2, &br), ==, 0);
+	g_assert_false(media_bridge_is_relay(br));
+	media_bridge_resume_point(br, 1, t, &rseq, &rts);
+	g_assert_cmpuint(rseq, ==, (uint16_t)(last_seq + 1)); /* nothing sent yet */
+	g_assert_cmpint(media_bridge_send_digit(br, 1, '4', 40), ==, 0);
+	media_bridge_tick(br, t, &out);
+	g_assert_cmpuint(out.count, ==, 1);
+	g_assert_cmpint(rtp_parse(out.pkt[0].data, out.pkt[0].len, &h), ==, 0);
+	g_assert_cmpuint(h.ssrc, ==, 0x12345678);
+	g_assert_cmpuint(h.seq, ==, (uint16_t)(last_seq + 1));
+	g_assert_cmpuint(h.ts, ==, rts);
 	media_bridge_free(br);
 }
 
