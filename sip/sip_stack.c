@@ -568,6 +568,11 @@ static void on_recv(void *user, const sip_peer *from, const char *data, size_t l
 	sip_msg_unref(m);
 }
 
+void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, size_t len)
+{
+	on_recv(s, from, data, len);
+}
+
 /* --- client requests ------------------------------------------------------- */
 
 /* The ACK for a non-2xx (§17.1.1.3): same Request-URI, top Via, From,

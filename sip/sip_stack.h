@@ -101,6 +101,10 @@ const sip_msg *sip_stack_tx_request(const sip_tx *tx);
 int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
 			   sip_req_opts *req, sip_tx_response_fn cb, void *user);
 
+/* Handles one message as if from->tp had delivered it (tests, fuzzing,
+ * and transports that live outside the stack). */
+void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, size_t len);
+
 /* The "sip" lws_protocols entry (only when opts.ws was set). */
 struct lws_protocols sip_stack_ws_protocol(sip_stack *s);
 /* The registrar's binding store (read it for lookups and listings). */
