@@ -507,15 +507,12 @@ static int parse_mline(parser *p, sdp_str v)
 	return 0;
 }
 
-static sdp_fmt *fmt_for(parser *p, sdp_str ptstr, bool *bad)
+/* The format of the current section with payload type ptstr, or NULL
+ * (not a number, or not on the m-line). */
+static sdp_fmt *fmt_for(parser *p, sdp_str ptstr)
 {
 	uint32_t pt;
-	*bad = false;
-	if (!sdp_str_u32(ptstr, 127, &pt)) {
-		*bad = true;
-		return NULL;
-	}
-	if (!p->m || !p->pt_index[pt])
+	if (!p->m || !sdp_str_u32(ptstr, 127, &pt) || !p->pt_index[pt])
 		return NULL;
 	return &p->m->fmts[p->pt_index[pt] - 1];
 }
@@ -527,8 +524,7 @@ static bool parse_rtpmap(parser *p, sdp_str v)
 	sdp_str ptstr, rest, name, rate, chans, r2;
 	if (!p->m || !next_tok(&v, &ptstr) || !next_tok(&v, &rest))
 		return false;
-	bool bad;
-	sdp_fmt *f = fmt_for(p, ptstr, &bad);
+	sdp_fmt *f = fmt_for(p, ptstr);
 	if (!f)
 		return false; /* bad PT, or PT not on the m-line */
 	split_at(rest, '/', &name, &r2);
@@ -548,10 +544,9 @@ static bool parse_rtpmap(parser *p, sdp_str v)
 static bool parse_fmtp(parser *p, sdp_str v)
 {
 	sdp_str ptstr;
-	bool bad;
 	if (!p->m || !next_tok(&v, &ptstr))
 		return false;
-	sdp_fmt *f = fmt_for(p, ptstr, &bad);
+	sdp_fmt *f = fmt_for(p, ptstr);
 	if (!f)
 		return false;
 	f->fmtp = trim(v);

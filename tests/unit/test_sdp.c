@@ -332,7 +332,7 @@ static void test_firefox_details(void)
 	g_assert_cmpuint(m->rtcp_port, ==, 9);
 	g_assert_true(sdp_str_eq(m->rtcp_addr, "0.0.0.0"));
 	g_assert_true(m->ice_trickle);
-	g_assert_true(sdp_str_eq(s->msid_semantic, "WMS") || s->msid_semantic.l > 3);
+	g_assert_true(sdp_str_eq(s->msid_semantic, "WMS 87df5f35-56d2-433d-92a2-4cfd629989d9"));
 	opus = sdp_media_fmt(m, 111);
 	sdp_str v;
 	g_assert_true(sdp_fmtp_get(opus->fmtp, "useinbandfec", &v) && sdp_str_eq(v, "1"));
