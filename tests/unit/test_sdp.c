@@ -723,6 +723,66 @@ static void offer_answer_loop(sdp_transport tr, sdp_dir hold, sdp_dir want_local
 	g_string_free(offer, TRUE);
 }
 
+/* Hand-written answers from trunks/phones to our SDES offer. */
+static void test_trunk_answers(void)
+{
+	sdp_local l = local_rtp();
+	l.transport = SDP_TRANSPORT_SDES;
+	static const char a1[] =
+		"v=0\r\no=pbx 5 6 IN IP4 10.9.9.9\r\ns=pbx\r\nc=IN IP4 10.9.9.9\r\nt=0 0\r\n"
+		"m=audio 16000 RTP/SAVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" KEY32 "\r\na=recvonly\r\n";
+	sdp_session *a = parse_ok(a1, sizeof a1 - 1, "a1");
+	sdp_neg neg;
+	sdp_error err;
+	g_assert_cmpint(sdp_process_answer(a, &l, &neg, &err), ==, 0);
+	const sdp_neg_media *nm = &neg.media[0];
+	g_assert_cmpint(nm->pt, ==, 8);
+	g_assert_cmpint(nm->local_codec, ==, 1);
+	g_assert_cmpint(nm->te_pt, ==, 101);
+	g_assert_cmpint(nm->local_sdes, ==, 1);
+	g_assert_cmpuint(nm->crypto_tag, ==, 2);
+	g_assert_true(sdp_str_eq(nm->remote_crypto->key, KEY32));
+	g_assert_cmpint(nm->local_dir, ==, SDP_DIR_SENDONLY); /* they only receive */
+	g_assert_true(sdp_str_eq(nm->remote_addr, "10.9.9.9"));
+	g_assert_cmpuint(nm->remote_port, ==, 16000);
+	g_assert_cmpuint(nm->remote_rtcp_port, ==, 16001);
+	sdp_unref(a);
+
+	/* tag 2 with tag 1's suite: not a key we offered */
+	static const char a2[] =
+		"v=0\r\no=pbx 5 6 IN IP4 10.9.9.9\r\ns=pbx\r\nc=IN IP4 10.9.9.9\r\nt=0 0\r\n"
+		"m=audio 16000 RTP/SAVP 0\r\na=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" KEY80 "\r\n";
+	a = parse_ok(a2, sizeof a2 - 1, "a2");
+	g_assert_cmpint(sdp_process_answer(a, &l, &neg, &err), ==, EBADMSG);
+	g_assert_cmpstr(err.reason, ==, "answer has no usable crypto");
+	sdp_unref(a);
+
+	/* a codec we never offered */
+	static const char a3[] =
+		"v=0\r\no=pbx 5 6 IN IP4 10.9.9.9\r\ns=pbx\r\nc=IN IP4 10.9.9.9\r\nt=0 0\r\n"
+		"m=audio 16000 RTP/AVP 18\r\n";
+	a = parse_ok(a3, sizeof a3 - 1, "a3");
+	l.transport = SDP_TRANSPORT_RTP;
+	g_assert_cmpint(sdp_process_answer(a, &l, &neg, &err), ==, EBADMSG);
+	g_assert_cmpstr(err.reason, ==, "answer has none of the offered codecs");
+	/* SDES offer, plain answer: only when SDES was optional */
+	l.transport = SDP_TRANSPORT_SDES;
+	g_assert_cmpint(sdp_process_answer(a, &l, &neg, &err), ==, EBADMSG);
+	sdp_unref(a);
+	static const char a4[] =
+		"v=0\r\no=pbx 5 6 IN IP4 10.9.9.9\r\ns=pbx\r\nc=IN IP4 10.9.9.9\r\nt=0 0\r\n"
+		"m=audio 16000 RTP/AVP 0\r\na=rtcp:16011\r\n";
+	a = parse_ok(a4, sizeof a4 - 1, "a4");
+	l.sdes_optional = true;
+	g_assert_cmpint(sdp_process_answer(a, &l, &neg, &err), ==, 0);
+	g_assert_cmpint(neg.media[0].transport, ==, SDP_TRANSPORT_RTP);
+	g_assert_null(neg.media[0].remote_crypto);
+	g_assert_cmpuint(neg.media[0].remote_rtcp_port, ==, 16011);
+	sdp_unref(a);
+}
+
 static void test_offer_answer_loop(void)
 {
 	offer_answer_loop(SDP_TRANSPORT_RTP, SDP_DIR_UNSET, SDP_DIR_SENDRECV);
@@ -1066,6 +1126,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/dir-answer", test_dir_answer);
 	g_test_add_func("/sdp/old-hold", test_old_hold);
 	g_test_add_func("/sdp/offer-answer-loop", test_offer_answer_loop);
+	g_test_add_func("/sdp/trunk-answers", test_trunk_answers);
 	g_test_add_func("/sdp/webrtc-offer", test_webrtc_offer);
 	g_test_add_func("/sdp/round-trip", test_round_trip);
 	g_test_add_func("/sdp/errors", test_errors);
