@@ -59,6 +59,10 @@ int media_jb_create(const media_jb_opts *o, media_jb **out)
 	unsigned frame_ms = o->frame_ms ? o->frame_ms : 20;
 	unsigned max_ms = o->max_ms ? o->max_ms : 200;
 	unsigned min_ms = o->min_ms ? o->min_ms : frame_ms;
+	/* Opus can rebuild a lost frame from the next packet's FEC, but only
+	 * if that packet is already here: keep one more frame by default. */
+	if (!o->min_ms && media_codec_get_id(o->codec) == MEDIA_CODEC_OPUS)
+		min_ms = 2 * frame_ms;
 	if (frame_ms > 60 || frame_ms % 10 || min_ms > max_ms || max_ms > 1000)
 		return EINVAL;
 	media_jb *jb = calloc(1, sizeof *jb);

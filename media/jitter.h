@@ -20,7 +20,7 @@ typedef struct media_jb media_jb;
 typedef struct {
 	media_codec *codec; /* decodes payloads; borrowed */
 	unsigned frame_ms;  /* size of each get() frame; 0 = 20 */
-	unsigned min_ms;    /* lowest target delay; 0 = frame_ms */
+	unsigned min_ms;    /* lowest target delay; 0 = frame_ms (2 frames for Opus, for FEC) */
 	unsigned max_ms;    /* hard cap on buffered audio; 0 = 200 */
 } media_jb_opts;
 

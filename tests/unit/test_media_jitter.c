@@ -240,6 +240,43 @@ static void test_ptime_conversion(void)
 	media_codec_free(dec);
 }
 
+/* Opus with in-band FEC: lost packets are rebuilt from the next one. */
+static void test_opus_fec(void)
+{
+	media_codec *enc, *dec;
+	media_codec_opts eo = { .name = "opus", .fmtp = "useinbandfec=1" };
+	media_codec_opts dopt = { .name = "opus" };
+	g_assert_cmpint(media_codec_create(&eo, &enc), ==, 0);
+	g_assert_cmpint(media_codec_create(&dopt, &dec), ==, 0);
+	media_jb *jb;
+	g_assert_cmpint(media_jb_create(&(media_jb_opts){ .codec = dec }, &jb), ==, 0);
+	int16_t in[960], out[960];
+	double ph = 0;
+	unsigned lost = 0;
+	uint64_t t = 0;
+	for (int i = 0; i < 200; i++, t += 20000) {
+		uint8_t pl[1500];
+		size_t len;
+		sig_tone(in, 960, 48000, 300, 8000, &ph);
+		g_assert_cmpint(media_codec_encode(enc, in, 960, pl, sizeof pl, &len), ==, 0);
+		if (i % 10 == 5 && i > 20)
+			lost++;
+		else
+			media_jb_put(jb, 960u * i, pl, len, t);
+		media_jb_get(jb, out);
+	}
+	media_codec_stats cs;
+	media_jb_stats js;
+	media_codec_get_stats(dec, &cs);
+	media_jb_get_stats(jb, &js);
+	g_test_message("lost %u, fec %" G_GUINT64_FORMAT ", plc %" G_GUINT64_FORMAT, lost, cs.fec, cs.concealed);
+	g_assert_cmpuint(cs.fec, ==, lost);
+	g_assert_cmpuint(js.concealed, ==, lost);
+	media_jb_free(jb);
+	media_codec_free(enc);
+	media_codec_free(dec);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -248,5 +285,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/jitter/sim-clean", test_sim_clean);
 	g_test_add_func("/media/jitter/events", test_events);
 	g_test_add_func("/media/jitter/ptime", test_ptime_conversion);
+	g_test_add_func("/media/jitter/opus-fec", test_opus_fec);
 	return g_test_run();
 }
