@@ -12,8 +12,11 @@
  * trie, marks the routes found on the way in a bitmap indexed by table
  * position, and tries only those, in table order. Routes with an empty prefix
  * sit at the root and are always tried, so a pattern the scan does not
- * understand costs speed, never correctness. jn_route_lookup_linear() tries
- * every route and the fuzzer checks that both agree. */
+ * understand costs speed, never correctness. A pattern that is literal text
+ * from ^ to $ (DID tables: ^\+1555(0042)$) is compared as a string, with its
+ * groups' positions known from the build, so it costs no regex match at all.
+ * jn_route_lookup_linear() matches every regex in order; the unit tests and
+ * the fuzzer check that both agree. */
 #define JN_LOG_TAG "route"
 #include "server/route.h"
 
@@ -38,11 +41,25 @@ typedef struct {
 	char *prepend;        /* template, may hold $N */
 	bool prepend_refs;
 	char *prefix;         /* literal text every match starts with */
+	size_t prefix_len;
+	bool exact;           /* the pattern is ^literal$: matches prefix only */
+	int groups;           /* capturing groups in the pattern */
+	gint caps[10][2];     /* exact: where groups 1..9 sit in prefix (0 unused) */
 	gint next;            /* next route (table index) in the same trie node */
 } route;
 
+/* Dialled strings are mostly digits and '+': those children are found by
+ * direct index, anything else through the sibling list. */
+#define DIRECT_CHILDREN 11
+
+static int direct_slot(guchar c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c == '+' ? 10 : -1;
+}
+
 typedef struct {
-	gint child, sibling;  /* node indices; -1 = none */
+	gint direct[DIRECT_CHILDREN]; /* children for '0'..'9', '+'; -1 = none */
+	gint child, sibling;  /* node indices of the other children; -1 = none */
 	gint first, last;     /* routes whose prefix ends here; -1 = none */
 	guchar c;
 } tnode;
@@ -106,16 +123,99 @@ static bool plain_literal(guchar c)
 	return g_ascii_isalnum(c) || (c && strchr("!\"%&',-/:;<=>@_~", c));
 }
 
-/* The literal text every match of pattern p begins with ("" if unknown). */
-static char *literal_prefix(const char *p)
+static bool quantifier(char c)
+{
+	return c == '?' || c == '*' || c == '+' || c == '{';
+}
+
+/* The ')' that closes the group opened at open, or NULL; *alt tells whether
+ * the group has a '|' of its own (then its content is not required). Only
+ * called on patterns pattern_simple() accepted. */
+static const char *group_close(const char *open, bool *alt)
+{
+	int depth = 0;
+	*alt = false;
+	for (const char *s = open; *s; s++) {
+		if (*s == '\\') {
+			s++;
+		} else if (*s == '[') {
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '\\' && s[1])
+					s++;
+				s++;
+			}
+			if (!*s)
+				return NULL;
+		} else if (*s == '(') {
+			depth++;
+		} else if (*s == ')') {
+			if (--depth == 0)
+				return s;
+		} else if (*s == '|' && depth == 1) {
+			*alt = true;
+		}
+	}
+	return NULL;
+}
+
+/* The literal text every match of pattern r->re's source p begins with
+ * ("" if unknown). It reads through groups that must match exactly once and
+ * have no '|' of their own, so ^\+1555(0042)$ gives "+15550042". When the
+ * whole pattern is such a literal up to a final $, r->exact is set and
+ * r->caps says where each capturing group lies in it. */
+static void literal_prefix(const char *p, route *r)
 {
 	GString *out = g_string_new(NULL);
+	int stack[32], depth = 0, ngroups = 0;
+	for (int g = 0; g < 10; g++)
+		r->caps[g][0] = r->caps[g][1] = -1;
+	r->exact = false;
 	if (p[0] != '^' || !pattern_simple(p))
-		return g_string_free(out, FALSE);
+		goto out;
 	const char *s = p + 1;
 	for (;;) {
 		char c;
 		const char *next;
+		if (s[0] == ')') {
+			/* end of a group we entered; its quantifier was checked */
+			int g = stack[--depth];
+			if (g > 0 && g < 10)
+				r->caps[g][1] = (gint)out->len;
+			s++;
+			continue;
+		}
+		if (s[0] == '(') {
+			bool alt;
+			const char *close = group_close(s, &alt);
+			if (!close || alt || quantifier(close[1]))
+				break;
+			const char *body = s + 1;
+			int g = 0;
+			if (depth == (int)G_N_ELEMENTS(stack))
+				break;
+			if (body[0] == '?' && body[1] == ':') {
+				body += 2;
+			} else if (body[0] != '?') {
+				g = ++ngroups;
+			} else {
+				g = ++ngroups;
+				/* (?<name> or (?P<name>: the name ends at the first '>' */
+				const char *gt = strchr(body, '>');
+				if (!gt || gt > close)
+					break;
+				body = gt + 1;
+			}
+			if (g > 0 && g < 10)
+				r->caps[g][0] = (gint)out->len;
+			stack[depth++] = g;
+			s = body;
+			continue;
+		}
 		if (s[0] == '\\' && s[1] && g_ascii_ispunct(s[1])) {
 			c = s[1];
 			next = s + 2;
@@ -126,12 +226,15 @@ static char *literal_prefix(const char *p)
 			break;
 		}
 		/* A quantified character may be absent or repeated: stop before it. */
-		if (*next == '?' || *next == '*' || *next == '+' || *next == '{')
+		if (quantifier(*next))
 			break;
 		g_string_append_c(out, c);
 		s = next;
 	}
-	return g_string_free(out, FALSE);
+	r->exact = depth == 0 && s[0] == '$' && s[1] == '\0';
+out:
+	r->prefix_len = out->len;
+	r->prefix = g_string_free(out, FALSE);
 }
 
 /* Highest $N in a template, or -1 when it has none. */
@@ -149,7 +252,7 @@ static int max_ref(const char *tmpl)
 
 /* Expands $0..$9 (an unset group gives "") and $$ into buf. False when the
  * result does not fit in size bytes (with its NUL). */
-static bool expand(const char *tmpl, const char *subject, GMatchInfo *mi,
+static bool expand(const char *tmpl, const char *subject, gint caps[10][2],
 		   char *buf, size_t size, size_t *outlen)
 {
 	size_t n = 0;
@@ -159,9 +262,9 @@ static bool expand(const char *tmpl, const char *subject, GMatchInfo *mi,
 		if (s[0] == '$' && s[1] == '$') {
 			s++;
 		} else if (s[0] == '$' && g_ascii_isdigit(s[1])) {
-			gint st = -1, en = -1;
+			gint st = caps[s[1] - '0'][0], en = caps[s[1] - '0'][1];
 			plen = 0;
-			if (mi && g_match_info_fetch_pos(mi, s[1] - '0', &st, &en) && st >= 0 && en >= st) {
+			if (st >= 0 && en >= st) {
 				piece = subject + st;
 				plen = (size_t)(en - st);
 			}
@@ -256,8 +359,8 @@ static bool route_load(jn_route_table *t, const jn_config *cfg, const char *name
 		g_error_free(err);
 		goto out;
 	}
-	int groups = g_regex_get_capture_count(r->re);
-	r->prefix = literal_prefix(pat);
+	int groups = r->groups = g_regex_get_capture_count(r->re);
+	literal_prefix(pat, r);
 	r->priority = jn_config_int(cfg, sec, "priority");
 	r->strip = (guint)jn_config_int(cfg, sec, "strip");
 
@@ -336,10 +439,21 @@ static int route_cmp(const void *a, const void *b)
 static gint trie_child(const jn_route_table *t, gint node, guchar c)
 {
 	const tnode *nodes = (const tnode *)(void *)t->nodes->data;
+	int d = direct_slot(c);
+	if (d >= 0)
+		return nodes[node].direct[d];
 	for (gint k = nodes[node].child; k >= 0; k = nodes[k].sibling)
 		if (nodes[k].c == c)
 			return k;
 	return -1;
+}
+
+static tnode node_new(guchar c)
+{
+	tnode n = { .child = -1, .sibling = -1, .first = -1, .last = -1, .c = c };
+	for (int i = 0; i < DIRECT_CHILDREN; i++)
+		n.direct[i] = -1;
+	return n;
 }
 
 static void trie_add(jn_route_table *t, guint idx)
@@ -349,11 +463,16 @@ static void trie_add(jn_route_table *t, guint idx)
 	for (; *p; p++) {
 		gint k = trie_child(t, node, (guchar)*p);
 		if (k < 0) {
-			tnode nn = { .child = -1, .first = -1, .last = -1, .c = (guchar)*p };
-			nn.sibling = g_array_index(t->nodes, tnode, node).child;
+			tnode nn = node_new((guchar)*p);
+			int d = direct_slot((guchar)*p);
+			if (d < 0)
+				nn.sibling = g_array_index(t->nodes, tnode, node).child;
 			g_array_append_val(t->nodes, nn);
 			k = (gint)t->nodes->len - 1;
-			g_array_index(t->nodes, tnode, node).child = k;
+			if (d >= 0)
+				g_array_index(t->nodes, tnode, node).direct[d] = k;
+			else
+				g_array_index(t->nodes, tnode, node).child = k;
 		}
 		node = k;
 	}
@@ -372,7 +491,7 @@ jn_route_table *jn_route_table_new(const jn_config *cfg, GPtrArray *errors)
 	t->users = name_set(cfg, "user");
 	t->trunks = name_set(cfg, "trunk");
 	t->nodes = g_array_new(FALSE, FALSE, sizeof(tnode));
-	tnode root = { .child = -1, .sibling = -1, .first = -1, .last = -1 };
+	tnode root = node_new(0);
 	g_array_append_val(t->nodes, root);
 
 	char **names = jn_config_instances(cfg, "route");
@@ -477,26 +596,49 @@ static bool caller_allowed(const route *r, const lookup_ctx *c)
 	return false;
 }
 
+/* Whether r matches the dialled string; caps gets groups 0..9 (-1 unset).
+ * An exact route (^literal$) is compared as a string when fast is set; the
+ * reference path (fast unset) always asks PCRE, so tests can check both. */
+static bool route_match(const route *r, const lookup_ctx *c, bool fast, gint caps[10][2])
+{
+	if (fast && r->exact) {
+		if (c->len != r->prefix_len || memcmp(c->dialled, r->prefix, c->len) != 0)
+			return false;
+		memcpy(caps, r->caps, sizeof r->caps);
+		caps[0][0] = 0;
+		caps[0][1] = (gint)c->len;
+		return true;
+	}
+	GMatchInfo *mi = NULL;
+	bool hit = g_regex_match_full(r->re, c->dialled, (gssize)c->len, 0, 0, &mi, NULL);
+	for (int g = 0; g < 10; g++) {
+		caps[g][0] = caps[g][1] = -1;
+		if (hit && g <= r->groups && (r->target_refs || r->prepend_refs))
+			g_match_info_fetch_pos(mi, g, &caps[g][0], &caps[g][1]);
+	}
+	g_match_info_free(mi);
+	return hit;
+}
+
 /* True when r takes the call (out filled). */
-static bool try_route(const jn_route_table *t, const route *r, lookup_ctx *c, jn_route_result *out)
+static bool try_route(const jn_route_table *t, const route *r, lookup_ctx *c, bool fast,
+		      jn_route_result *out)
 {
 	bool allowed = caller_allowed(r, c);
 	if (!allowed && c->forbidden)
 		return false; /* already know the answer is 403 unless a later route takes it */
-	GMatchInfo *mi = NULL;
-	bool hit = g_regex_match_full(r->re, c->dialled, (gssize)c->len, 0, 0, &mi, NULL);
-	bool ok = false;
-	if (!hit)
-		goto out;
+	gint caps[10][2];
+	if (!route_match(r, c, fast, caps))
+		return false;
 	if (!allowed) {
 		c->forbidden = true;
-		goto out;
+		return false;
 	}
 	size_t nlen = 0;
 	if (r->target_refs) {
-		if (!expand(r->target_name, c->dialled, mi, out->name, sizeof out->name, &nlen) ||
+		if (!expand(r->target_name, c->dialled, caps, out->name, sizeof out->name, &nlen) ||
 		    !target_ok(t, r->target, out->name, nlen))
-			goto out; /* $1 made no valid name: this route cannot take it */
+			return false; /* $1 made no valid name: this route cannot take it */
 	} else {
 		g_strlcpy(out->name, r->target_name, sizeof out->name);
 	}
@@ -505,18 +647,15 @@ static bool try_route(const jn_route_table *t, const route *r, lookup_ctx *c, jn
 	for (guint i = 0; i < r->strip && *rest; i++)
 		rest = g_utf8_next_char(rest);
 	size_t plen = 0;
-	if (!expand(r->prepend, c->dialled, mi, out->number, sizeof out->number, &plen))
-		goto out;
+	if (!expand(r->prepend, c->dialled, caps, out->number, sizeof out->number, &plen))
+		return false;
 	size_t rlen = c->len - (size_t)(rest - c->dialled);
 	if (plen + rlen >= sizeof out->number)
-		goto out;
+		return false;
 	memcpy(out->number + plen, rest, rlen + 1);
 	out->kind = r->target;
 	out->route = r->name;
-	ok = true;
-out:
-	g_match_info_free(mi);
-	return ok;
+	return true;
 }
 
 static void mark_chain(const jn_route_table *t, gint first, uint64_t *bits, guint *lo, guint *hi)
@@ -558,7 +697,7 @@ int jn_route_lookup(const jn_route_table *t, jn_route_party caller_kind, const c
 		while (word) {
 			guint idx = w * 64 + (guint)__builtin_ctzll(word);
 			word &= word - 1;
-			if (try_route(t, &t->routes[idx], &c, out)) {
+			if (try_route(t, &t->routes[idx], &c, true, out)) {
 				rc = 0;
 				break;
 			}
@@ -580,7 +719,7 @@ int jn_route_lookup_linear(const jn_route_table *t, jn_route_party caller_kind,
 	if (rc)
 		return rc;
 	for (guint i = 0; i < t->n; i++)
-		if (try_route(t, &t->routes[i], &c, out))
+		if (try_route(t, &t->routes[i], &c, false, out))
 			return 0;
 	return c.forbidden ? JN_ROUTE_EFORBIDDEN : JN_ROUTE_ENOROUTE;
 }

@@ -72,8 +72,9 @@ int jn_route_lookup(const jn_route_table *t, jn_route_party caller_kind,
 		    const char *caller_name, const char *dialled, gssize len,
 		    jn_route_result *out);
 
-/* The same, trying every route in order without the prefix index (for
- * tests and the fuzzer, which check both give the same answer). */
+/* The reference: the same answer, found by matching every route's regex in
+ * order (no prefix index, no literal fast path). Slow; for tests and the
+ * fuzzer, which check that both agree. */
 int jn_route_lookup_linear(const jn_route_table *t, jn_route_party caller_kind,
 			   const char *caller_name, const char *dialled, gssize len,
 			   jn_route_result *out);

@@ -32,6 +32,9 @@ static const char plan[] =
 	"[route:class]\nmatch = ^[|]x|y\ntarget = echo\nprepend = $$\n"
 	"[route:grp]\nmatch = ^q(r|s)t\ntarget = conference:$1\n"
 	"[route:uni]\nmatch = ^é(.)\ntarget = user:$1\nstrip = 2\n"
+	"[route:exact]\nmatch = ^(?:mn)o(p)(?<q>1)$\ntarget = conference:$1\nprepend = $2$1$0\n"
+	"[route:did3]\nmatch = ^\\+49(30)(\\d)$\nfrom = any\ntarget = echo\nprepend = $2\n"
+	"[route:lit]\nmatch = ^(1)(0)(0)(1)$\nfrom = trunk:pbx\ntarget = user:$1$2$3$4\n"
 	"[route:any]\nmatch = 7{3}\ntarget = echo\npriority = 900\n";
 
 static const char *const names[] = { "alice", "bob", "1001", "itsp", "pbx", "mallory", "" };

@@ -301,11 +301,21 @@ static void test_index_agrees(void)
 		"[route:class]\nmatch = ^[|]x|y\ntarget = echo\n"
 		"[route:grp]\nmatch = ^q(r|s)t\ntarget = echo\n"
 		"[route:esc]\nmatch = ^\\+\\(z\ntarget = echo\n"
-		"[route:opt2]\nmatch = ^\\+?44\ntarget = echo\n";
+		"[route:opt2]\nmatch = ^\\+?44\ntarget = echo\n"
+		/* groups: read through when required once; exact ^...$ literals */
+		"[route:nc]\nmatch = ^(?:mn)o(p)$\ntarget = echo\nprepend = $1\n"
+		"[route:named]\nmatch = ^(?<n>v)(w)$\ntarget = echo\nprepend = $2$1\n"
+		"[route:gt]\nmatch = ^(?:>a)\ntarget = echo\n"
+		"[route:qg]\nmatch = ^(kl)?c\ntarget = echo\n"
+		"[route:altg]\nmatch = ^(d|e)f\ntarget = echo\n"
+		"[route:nest]\nmatch = ^(g(h|i))j\ntarget = echo\nprepend = $2\n"
+		"[route:empty]\nmatch = ^()u$\ntarget = echo\nprepend = [$1]\n";
 	jn_route_table *t = table_of(conf);
 	const char *inputs[] = { "12", "34", "x34", "6", "56", "556", "8", "78", "7778", "990", "90",
 				 "AB", "ab", "Ab", "|x", "y", "[y", "qrt", "qst", "qt", "+(z", "(z",
-				 "44", "+44", "++44", "nothing", "" };
+				 "44", "+44", "++44", "nothing", "", "mnop", "mnopp", "mno", "vw", "v",
+				 ">a", "a", ">", "c", "klc", "kc", "ef", "df", "f", "gij", "ghj", "gj",
+				 "u", "uu", "()u" };
 	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
 		jn_route_result r;
 		(void)look(t, JN_ROUTE_USER, "a", inputs[i], &r); /* asserts agreement */
@@ -317,6 +327,14 @@ static void test_index_agrees(void)
 	expect(t, JN_ROUTE_USER, "a", "AB", "case", JN_ROUTE_TO_ECHO, "", "AB");
 	expect(t, JN_ROUTE_USER, "a", "[y", "class", JN_ROUTE_TO_ECHO, "", "[y");
 	expect(t, JN_ROUTE_USER, "a", "44", "opt2", JN_ROUTE_TO_ECHO, "", "44");
+	expect(t, JN_ROUTE_USER, "a", "mnop", "nc", JN_ROUTE_TO_ECHO, "", "pmnop");
+	expect_rc(t, JN_ROUTE_USER, "a", "mnopp", JN_ROUTE_ENOROUTE);
+	expect(t, JN_ROUTE_USER, "a", "vw", "named", JN_ROUTE_TO_ECHO, "", "wvvw");
+	expect(t, JN_ROUTE_USER, "a", ">a", "gt", JN_ROUTE_TO_ECHO, "", ">a");
+	expect(t, JN_ROUTE_USER, "a", "c", "qg", JN_ROUTE_TO_ECHO, "", "c");
+	expect(t, JN_ROUTE_USER, "a", "ef", "altg", JN_ROUTE_TO_ECHO, "", "ef");
+	expect(t, JN_ROUTE_USER, "a", "gij", "nest", JN_ROUTE_TO_ECHO, "", "igij");
+	expect(t, JN_ROUTE_USER, "a", "u", "empty", JN_ROUTE_TO_ECHO, "", "[]u");
 	jn_route_table_free(t);
 }
 
