@@ -79,7 +79,7 @@ typedef struct {
 	char *text;
 } event;
 
-enum { EV_ANSWER, EV_CANDIDATE, EV_CONNECTED, EV_CLOSED, EV_FAILED };
+enum { EV_ANSWER, EV_CANDIDATE, EV_CONNECTED, EV_CLOSED, EV_FAILED, EV_STATS };
 
 static void detach(sess *s);
 
@@ -99,6 +99,9 @@ static gboolean on_core_event(gpointer data)
 			break;
 		case EV_CONNECTED:
 			send_obj(cc, json_pack("{s:s,s:s,s:s}", "type", "state", "call_id", s->call_id, "state", "connected"));
+			break;
+		case EV_STATS:
+			cc->send(cc->user, ev->text);
 			break;
 		case EV_FAILED:
 			send_error(cc, "media_failed", ev->text);
@@ -191,6 +194,28 @@ static gboolean w_candidate(gpointer data)
 	sess_unref(j->s);
 	g_free(j->cand);
 	g_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean w_stats(gpointer data)
+{
+	sess *s = data;
+	if (s->pc) {
+		rtc_pc_stats st;
+		rtc_pc_get_stats(s->pc, &st);
+		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "type", "stats",
+				      "call_id", s->call_id, "packets_in", (json_int_t)st.rtp_in,
+				      "packets_out", (json_int_t)st.rtp_out, "bytes_in", (json_int_t)st.bytes_in,
+				      "bytes_out", (json_int_t)st.bytes_out, "rtcp_in", (json_int_t)st.rtcp_in,
+				      "srtp_errors", (json_int_t)st.srtp_errors, "selected_pair", st.pair,
+				      "ice_state", st.ice_state, "dtls_state", st.dtls_state,
+				      "srtp_profile", st.srtp_profile, "codec", st.codec);
+		char *text = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		post_event(s, EV_STATS, text);
+		free(text);
+	}
+	sess_unref(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -296,6 +321,16 @@ static void on_hangup(jn_channel_conn *cc, json_t *msg)
 		detach(cc->call);
 }
 
+static void on_stats(jn_channel_conn *cc, json_t *msg)
+{
+	(void)msg;
+	if (!cc->call) {
+		send_error(cc, "no_call", "no call on this connection");
+		return;
+	}
+	jn_worker_post(cc->call->wk, w_stats, sess_ref(cc->call));
+}
+
 static const struct {
 	const char *type;
 	void (*fn)(jn_channel_conn *cc, json_t *msg);
@@ -304,6 +339,7 @@ static const struct {
 	{ "candidate", on_candidate },
 	{ "end-of-candidates", on_candidate },
 	{ "hangup", on_hangup },
+	{ "stats", on_stats },
 };
 
 void jn_channel_conn_recv(jn_channel_conn *cc, const char *msg, size_t len)

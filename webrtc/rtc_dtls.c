@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -67,22 +68,25 @@ static int gen_cert(EVP_PKEY **pkey, X509 **cert)
 	return X509_sign(*cert, *pkey, EVP_sha256()) > 0 ? 0 : EIO;
 }
 
-/* Self-signed peers: identity is the SDP fingerprint, checked here at
- * depth 0 so a mismatch fails the handshake with a bad_certificate alert. */
-static int verify_cb(int ok, X509_STORE_CTX *store)
+/* Self-signed peers: identity is the SDP fingerprint, so this replaces
+ * OpenSSL's chain verification (which would also check the self-signature:
+ * two ECDSA verifies per handshake for nothing). A mismatch fails the
+ * handshake with a bad_certificate alert. */
+static int verify_cert(X509_STORE_CTX *store, void *arg)
 {
-	(void)ok;
+	(void)arg;
 	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
 	rtc_dtls *d = ssl ? SSL_get_app_data(ssl) : NULL;
-	if (!d || X509_STORE_CTX_get_error_depth(store) != 0)
-		return 1;
-	X509 *x = X509_STORE_CTX_get_current_cert(store);
+	X509 *x = X509_STORE_CTX_get0_cert(store);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
-	if (!x || !X509_digest(x, d->md, md, &n) || n != d->fp_len || memcmp(md, d->fp, n)) {
-		d->fp_mismatch = true;
+	if (!d || !x || !X509_digest(x, d->md, md, &n) || n != d->fp_len || CRYPTO_memcmp(md, d->fp, n)) {
+		if (d)
+			d->fp_mismatch = true;
+		X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
+	X509_STORE_CTX_set_error(store, X509_V_OK);
 	return 1;
 }
 
@@ -150,7 +154,8 @@ int rtc_dtls_cert_new(const char *cert_file, const char *key_file, const char *c
 		goto out;
 	}
 	SSL_CTX_set_min_proto_version(c->ctx, DTLS1_2_VERSION);
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_cert_verify_callback(c->ctx, verify_cert, NULL);
 	SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
 	SSL_CTX_set_read_ahead(c->ctx, 1);

@@ -105,7 +105,7 @@ async function call(page, ch, { mungeFingerprint = false } = {}) {
   return ans;
 }
 
-plan(18);
+plan(19);
 let jn, browser, browser2;
 try {
   jn = await startJunction(conf, { httpPort: HTTP });
@@ -141,6 +141,11 @@ try {
   const ra = analyse(remote.samples, remote.rate), la = analyse(local.samples, local.rate);
   ok(Math.abs(ra.freq - 440) <= 10, `echoed audio peaks at ${ra.freq} Hz (440 sent)`, ra);
   ok(la.rms > 0 && Math.abs(ra.rms - la.rms) <= 0.2 * la.rms, `echo level ${ra.rms.toFixed(3)} vs sent ${la.rms.toFixed(3)} (within 20%)`);
+  ch.send({ type: 'stats' });
+  const sst = await ch.next(m => m.type === 'stats', 3000);
+  ok(sst && sst.call_id === ans.call_id && sst.packets_in > 300 && sst.packets_out >= sst.packets_in - 5 &&
+     sst.srtp_profile === 'AEAD_AES_128_GCM' && sst.dtls_state === 'connected' && /127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+/.test(sst.selected_pair),
+     `server stats: ${sst && sst.packets_in} in, ${sst && sst.packets_out} out, ${sst && sst.selected_pair}`, sst);
   ch.send({ type: 'hangup' });
   await sleep(500);
   ok(/call ended/.test(junctionLog()), 'hangup ends the call on the server');
