@@ -513,6 +513,8 @@ static void test_missing_params(void)
 	g_assert_cmpint(sip_auth_server_verify(s, NULL, 0, "REGISTER", NULL, 0, lookup_ha1, NULL, 1, NULL), ==,
 			SIP_AUTH_NO_CREDENTIALS);
 	g_assert_cmpint(verify(s, "Basic YWxpY2U6d29uZGVybGFuZA==", 1000), ==, SIP_AUTH_NO_CREDENTIALS);
+	/* RFC 4475 §3.3.7 (regaut01): an unknown scheme gets a challenge. */
+	g_assert_cmpint(verify(s, "NoOneKnowsThisScheme opaque-data=here", 1000), ==, SIP_AUTH_NO_CREDENTIALS);
 	g_assert_cmpint(verify(s, "", 1000), ==, SIP_AUTH_MALFORMED);
 	sip_auth_server_free(s);
 }

@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "sip/sip_msg.h"
 #include "sip/sip_reg.h"
 
 /* Fake flows: counters of references the store holds. */
@@ -461,6 +462,70 @@ static void test_uri_equal(void)
 	sip_reg_free(NULL);
 }
 
+/* Reads a JsSIP frame and reduces it to a sip_reg_request as the stack does. */
+static sip_msg *load_register(const char *name, sip_reg_request *req, sip_reg_contact *cs, size_t max)
+{
+	const char *src = g_getenv("JN_SRCDIR") ? g_getenv("JN_SRCDIR") : JN_SRCDIR;
+	char *path = g_build_filename(src, "tests", "data", "sipws", "jssip", name, NULL);
+	char *data;
+	gsize len;
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	sip_msg *m = NULL;
+	g_assert_cmpint(sip_msg_parse(data, len, &m, NULL), ==, 0);
+	g_free(data);
+	g_free(path);
+	size_t n = 0;
+	*req = (sip_reg_request){ .call_id = m->call_id, .cseq = m->cseq.num, .expires = m->expires,
+				  .contacts = cs, .flow = FLOW(3) };
+	for (size_t i = 0; i < m->n_contact && n < max; i++) {
+		const sip_contact *c = &m->contact[i];
+		if (c->star) {
+			req->star = true;
+			continue;
+		}
+		cs[n++] = (sip_reg_contact){ .uri = c->addr.uri_pl, .expires = c->expires, .q = c->q,
+					     .instance = c->instance, .reg_id = c->reg_id };
+	}
+	req->n_contacts = n;
+	return m;
+}
+
+/* JsSIP's real REGISTER and un-REGISTER frames, through the message parser. */
+static void test_jssip_frames(void)
+{
+	sip_reg *r = new_reg(0, 0);
+	sip_reg_request req;
+	sip_reg_contact cs[4];
+	sip_reg_outcome out;
+	sip_msg *m = load_register("01-REGISTER.sip", &req, cs, 4);
+	g_assert_cmpuint(req.n_contacts, ==, 1);
+	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 0, &out), ==, 0);
+	g_assert_cmpuint(out.added, ==, 1);
+	const sip_reg_binding *b[2];
+	g_assert_cmpuint(sip_reg_lookup(r, "alice", 0, b, 2), ==, 1);
+	g_assert_cmpstr(b[0]->uri, ==, "sip:vmugoodm@k412sbond40t.invalid;transport=ws");
+	g_assert_cmpstr(b[0]->instance, ==, "<urn:uuid:9f97b5d4-3b5b-4c02-9485-f9d85c13f4f3>");
+	g_assert_cmpint(b[0]->reg_id, ==, 1);
+	g_assert_cmpuint(b[0]->expires_at, ==, 600);
+	g_assert_cmpint(flow_refs[3], ==, 1);
+	sip_msg_unref(m);
+
+	m = load_register("06-REGISTER.sip", &req, cs, 4);
+	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 10, &out), ==, 0);
+	g_assert_cmpuint(out.removed, ==, 1);
+	g_assert_cmpuint(count(r, "alice", 10), ==, 0);
+	g_assert_cmpint(flow_refs[3], ==, 0);
+	/* The same frame again (a retransmission with the same CSeq): out of order. */
+	sip_msg_unref(m);
+	m = load_register("01-REGISTER.sip", &req, cs, 4);
+	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 20, &out), ==, 0);
+	sip_msg_unref(m);
+	m = load_register("01-REGISTER.sip", &req, cs, 4);
+	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 21, &out), ==, EALREADY);
+	sip_msg_unref(m);
+	sip_reg_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -473,5 +538,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_reg/flow_close", test_flow_close);
 	g_test_add_func("/sip_reg/caps", test_caps);
 	g_test_add_func("/sip_reg/uri_equal", test_uri_equal);
+	g_test_add_func("/sip_reg/jssip_frames", test_jssip_frames);
 	return g_test_run();
 }
