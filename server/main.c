@@ -118,6 +118,9 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 	sip_stack_opts so = {
 		.udp_listen = jn_config_str(cfg, "sip", "udp_listen"),
 		.tcp_listen = jn_config_str(cfg, "sip", "tcp_listen"),
+		.tls_listen = jn_config_str(cfg, "sip", "tls_listen"),
+		.tls_certificate = jn_config_str(cfg, "sip", "tls_certificate"),
+		.tls_private_key = jn_config_str(cfg, "sip", "tls_private_key"),
 		.ws = ws, .ws_listen = jn_config_str(cfg, "websocket", "listen"),
 		.domain = jn_config_str(cfg, "sip", "domain"),
 		.realm = jn_config_str(cfg, "sip", "realm"),

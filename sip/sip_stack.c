@@ -719,6 +719,11 @@ sip_stack *sip_stack_new(const sip_stack_opts *o, char **err)
 		if (!(s->tp[SIP_TP_TCP] = sip_tcp_new(&tpo, err)))
 			goto fail;
 	}
+	if (o->tls_listen && *o->tls_listen) {
+		tpo.listen = o->tls_listen;
+		if (!(s->tp[SIP_TP_TLS] = sip_tls_new(&tpo, o->tls_certificate, o->tls_private_key, err)))
+			goto fail;
+	}
 	if (o->ws) {
 		tpo.listen = o->ws_listen;
 		s->tp[SIP_TP_WS] = sip_ws_new(&tpo, false);

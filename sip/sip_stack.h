@@ -38,6 +38,9 @@ typedef struct {
 typedef struct {
 	const char *udp_listen;     /* "" or NULL = off */
 	const char *tcp_listen;
+	const char *tls_listen;     /* needs tls_certificate + tls_private_key */
+	const char *tls_certificate;
+	const char *tls_private_key;
 	bool ws;                    /* serve the "sip" WebSocket subprotocol */
 	const char *ws_listen;      /* label for logs and Via checks */
 	const char *domain;         /* our SIP domain */

@@ -1,11 +1,15 @@
 #include "sip/sip_tcp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "sip/sip_frame.h"
 
@@ -23,6 +27,8 @@ typedef struct {
 	sip_frame fr;
 	gint64 last_active;
 	bool connecting;
+	SSL *ssl;         /* TLS: NULL over plain TCP */
+	bool handshaking;
 	int busy;         /* inside the receive callback */
 	bool dead;        /* closed while busy: free on the way out */
 	char *key;        /* remote address text, for reuse */
@@ -35,6 +41,7 @@ struct sip_tcp {
 	unsigned max_connections, idle_s;
 	GHashTable *conns;  /* tcp_conn* set */
 	GHashTable *byaddr; /* "ip:port" -> tcp_conn* */
+	SSL_CTX *tls;       /* TLS transport: the server context */
 };
 
 static void conn_close(tcp_conn *c, const char *why);
@@ -58,6 +65,11 @@ static void conn_close(tcp_conn *c, const char *why)
 	if (c->wwatch)
 		g_source_remove(c->wwatch);
 	c->rwatch = c->wwatch = 0;
+	if (c->ssl) {
+		SSL_shutdown(c->ssl); /* best effort close_notify */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	if (t->base.closed)
@@ -75,8 +87,49 @@ static void conn_close(tcp_conn *c, const char *why)
 
 static gboolean conn_writable(gint fd, GIOCondition cond, gpointer data);
 
+/* TLS: one step of the handshake or of writing. 0, EAGAIN (the write
+ * watch is armed when OpenSSL wants to write), or an error. */
+static int tls_flush(tcp_conn *c)
+{
+	ERR_clear_error();
+	if (c->handshaking) {
+		int r = SSL_accept(c->ssl);
+		if (r != 1) {
+			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ)
+				return EAGAIN;
+			if (e == SSL_ERROR_WANT_WRITE) {
+				if (!c->wwatch)
+					c->wwatch = g_unix_fd_add(c->fd, G_IO_OUT, conn_writable, c);
+				return EAGAIN;
+			}
+			return EPROTO;
+		}
+		c->handshaking = false;
+	}
+	while (c->tx->len) {
+		int n = SSL_write(c->ssl, c->tx->data, (int)MIN(c->tx->len, (guint)INT_MAX));
+		if (n > 0) {
+			g_byte_array_remove_range(c->tx, 0, (guint)n);
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			if (!c->wwatch)
+				c->wwatch = g_unix_fd_add(c->fd, G_IO_OUT, conn_writable, c);
+			return 0;
+		}
+		return EPIPE;
+	}
+	return 0;
+}
+
 static int conn_flush(tcp_conn *c)
 {
+	if (c->ssl) {
+		int rc = tls_flush(c);
+		return rc == EAGAIN ? 0 : rc;
+	}
 	while (c->tx->len) {
 		ssize_t n = send(c->fd, c->tx->data, c->tx->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -162,21 +215,64 @@ static void conn_deliver(tcp_conn *c)
 		conn_free(c);
 }
 
+/* Reads what the socket (or the TLS record layer) has into c->rx.
+ * Returns >0 bytes, 0 nothing now, -1 closed/failed (why set). */
+static ssize_t conn_read(tcp_conn *c, guint8 *buf, size_t cap, const char **why)
+{
+	if (!c->ssl) {
+		ssize_t n = recv(c->fd, buf, cap, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0)
+			*why = n == 0 ? "peer closed" : strerror(errno);
+		return n > 0 ? n : -1;
+	}
+	if (c->handshaking) {
+		int rc = tls_flush(c);
+		if (rc == EAGAIN)
+			return 0;
+		if (rc) {
+			*why = "TLS handshake failed";
+			return -1;
+		}
+	}
+	ERR_clear_error();
+	int n = SSL_read(c->ssl, buf, (int)cap);
+	if (n > 0)
+		return n;
+	int e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return 0;
+	*why = e == SSL_ERROR_ZERO_RETURN ? "peer closed" : "TLS error";
+	return -1;
+}
+
 static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	tcp_conn *c = data;
 	guint8 buf[16384];
 	(void)cond;
-	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		c->rwatch = 0;
-		conn_close(c, n == 0 ? "peer closed" : strerror(errno));
-		return G_SOURCE_REMOVE;
+	(void)fd;
+	bool got = false;
+	/* TLS may hold decrypted bytes beyond one read: drain what is there. */
+	for (int i = 0; i < 16; i++) {
+		const char *why = NULL;
+		ssize_t n = conn_read(c, buf, sizeof buf, &why);
+		if (n < 0) {
+			c->rwatch = 0;
+			conn_close(c, why);
+			return G_SOURCE_REMOVE;
+		}
+		if (n == 0)
+			break;
+		g_byte_array_append(c->rx, buf, (guint)n);
+		got = true;
+		if (!c->ssl || (size_t)n < sizeof buf)
+			break;
 	}
+	if (!got)
+		return G_SOURCE_CONTINUE;
 	c->last_active = g_get_monotonic_time();
-	g_byte_array_append(c->rx, buf, (guint)n);
 	bool keep = true;
 	c->busy++;
 	conn_deliver(c);
@@ -186,10 +282,7 @@ static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
 		conn_free(c);
 		return G_SOURCE_REMOVE;
 	}
-	if (!keep) {
-		return G_SOURCE_REMOVE;
-	}
-	return G_SOURCE_CONTINUE;
+	return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static tcp_conn *conn_new(sip_tcp *t, int fd, const jn_addr *remote, const jn_addr *local)
@@ -228,7 +321,15 @@ static gboolean on_accept(gint lfd, GIOCondition cond, gpointer data)
 		local.len = sizeof local.ss;
 		getsockname(fd, (struct sockaddr *)&local.ss, &local.len);
 		tcp_conn *c = conn_new(t, fd, &remote, &local);
-		jn_debug(NULL, "SIP TCP flow %" G_GUINT64_FORMAT " from %s", sip_flow_id(c->flow), c->key);
+		if (t->tls) {
+			c->ssl = SSL_new(t->tls);
+			SSL_set_fd(c->ssl, fd);
+			SSL_set_accept_state(c->ssl);
+			SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			c->handshaking = true;
+		}
+		jn_debug(NULL, "SIP %s flow %" G_GUINT64_FORMAT " from %s", sip_tp_name(t->base.kind),
+			 sip_flow_id(c->flow), c->key);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -284,6 +385,10 @@ static int tcp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const 
 		if (!to || !to->len)
 			return EDESTADDRREQ;
 		c = g_hash_table_lookup(t->byaddr, jn_addr_str(to, ab, sizeof ab));
+		/* Outbound TLS needs peer verification we do not configure yet:
+		 * over TLS only connections the peer opened are used. */
+		if (!c && t->tls)
+			return ENOTCONN;
 		if (!c && !(c = connect_to(t, to, &err)))
 			return err;
 	}
@@ -312,29 +417,61 @@ static void tcp_destroy(sip_transport *tp)
 		close(t->lfd);
 	g_hash_table_unref(t->conns);
 	g_hash_table_unref(t->byaddr);
+	if (t->tls)
+		SSL_CTX_free(t->tls);
 	g_free(t);
 }
 
 static const sip_transport_ops tcp_ops = { .send = tcp_send, .destroy = tcp_destroy };
 
-sip_transport *sip_tcp_new(const sip_tp_opts *o, char **err)
+static SSL_CTX *tls_server_ctx(const char *cert, const char *key, char **err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		*err = g_strdup("SIP TLS: cannot create an OpenSSL context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (!cert || !*cert || !key || !*key) {
+		*err = g_strdup("SIP TLS needs [sip] tls_certificate and tls_private_key");
+	} else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		*err = g_strdup_printf("SIP TLS: cannot load certificate %s", cert);
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		*err = g_strdup_printf("SIP TLS: cannot load private key %s", key);
+	} else if (SSL_CTX_check_private_key(ctx) != 1) {
+		*err = g_strdup_printf("SIP TLS: %s does not match %s", key, cert);
+	} else {
+		return ctx;
+	}
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static sip_transport *stream_new(const sip_tp_opts *o, SSL_CTX *tls, char **err)
 {
 	char buf[160];
 	jn_addr a;
+	const char *name = tls ? "TLS" : "TCP";
 	if (jn_addr_parse(o->listen, 0, &a) != 0) {
-		*err = g_strdup_printf("SIP TCP listen \"%s\" is not an IP address with port", o->listen);
+		*err = g_strdup_printf("SIP %s listen \"%s\" is not an IP address with port", name, o->listen);
+		if (tls)
+			SSL_CTX_free(tls);
 		return NULL;
 	}
 	int fd = jn_net_listen(SOCK_STREAM, &a, buf, sizeof buf);
 	if (fd < 0) {
-		*err = g_strdup_printf("cannot listen for SIP/TCP on %s", buf);
+		*err = g_strdup_printf("cannot listen for SIP/%s on %s", name, buf);
+		if (tls)
+			SSL_CTX_free(tls);
 		return NULL;
 	}
 	a.len = sizeof a.ss;
 	getsockname(fd, (struct sockaddr *)&a.ss, &a.len);
 	sip_tcp *t = g_new0(sip_tcp, 1);
 	t->base.ops = &tcp_ops;
-	t->base.kind = SIP_TP_TCP;
+	t->base.kind = tls ? SIP_TP_TLS : SIP_TP_TCP;
+	t->tls = tls;
 	t->base.local = a;
 	t->base.recv = o->recv;
 	t->base.closed = o->closed;
@@ -348,6 +485,17 @@ sip_transport *sip_tcp_new(const sip_tp_opts *o, char **err)
 	t->lwatch = g_unix_fd_add(fd, G_IO_IN, on_accept, t);
 	t->sweep = g_timeout_add_seconds(1, on_sweep, t);
 	return &t->base;
+}
+
+sip_transport *sip_tcp_new(const sip_tp_opts *o, char **err)
+{
+	return stream_new(o, NULL, err);
+}
+
+sip_transport *sip_tls_new(const sip_tp_opts *o, const char *cert, const char *key, char **err)
+{
+	SSL_CTX *ctx = tls_server_ctx(cert, key, err);
+	return ctx ? stream_new(o, ctx, err) : NULL;
 }
 
 unsigned sip_tcp_connections(const sip_transport *tcp)

@@ -1,4 +1,4 @@
-/* sip_tcp: SIP over TCP (RFC 3261 §18). Listens on one address, accepts up
+/* sip_tcp: SIP over TCP (RFC 3261 §18), and over TLS. Listens on one address, accepts up
  * to max_connections, connects out on demand (and reuses a connection to
  * the same address), frames the byte stream with sip_frame, answers CRLF
  * keep-alive pings (RFC 5626 §4.4.1) and closes connections idle for
@@ -11,6 +11,11 @@
 /* Opens the listener on o->listen. NULL with *err set to one line naming
  * the address. */
 sip_transport *sip_tcp_new(const sip_tp_opts *o, char **err);
+/* SIP over TLS (RFC 3261 §26.2): the same stream transport with OpenSSL
+ * (TLS 1.2 at least) on accepted connections, using a PEM certificate
+ * chain and key. Outbound TLS is not offered yet (no peer verification is
+ * configured): sending without a flow fails with ENOTCONN. */
+sip_transport *sip_tls_new(const sip_tp_opts *o, const char *cert, const char *key, char **err);
 /* Open connections now (accepted and outbound). */
 unsigned sip_tcp_connections(const sip_transport *tcp);
 
