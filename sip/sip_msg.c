@@ -328,7 +328,7 @@ static int parse_contacts(pctx *x, sip_pl v)
 
 	while (sip_pl_list_next(&rest, &el)) {
 		sip_contact *c;
-		sip_pl pv;
+		sip_pl params, pn, pv;
 
 		if (x->ncontact == SIP_MSG_MAX_ADDRS)
 			return fail(x, EMSGSIZE, 513, "Too many Contact values");
@@ -343,19 +343,23 @@ static int parse_contacts(pctx *x, sip_pl v)
 		}
 		if (sip_addr_parse(el, &c->addr))
 			return fail_hdr(x, SIP_HDR_CONTACT, "Bad");
-		if (!c->addr.params.l)
-			continue;
-		if (sip_param_get(c->addr.params, "expires", &pv) && parse_delta(pv, &c->expires))
-			return fail_hdr(x, SIP_HDR_CONTACT, "Bad expires in");
-		sip_param_get(c->addr.params, "+sip.instance", &c->instance);
-		if (sip_param_get(c->addr.params, "reg-id", &pv)) {
-			uint32_t r;
+		params = c->addr.params;
+		while (sip_param_next(&params, &pn, &pv)) {
+			if (c->expires < 0 && SIP_PL_CASEEQ_LIT(pn, "expires")) {
+				if (parse_delta(pv, &c->expires))
+					return fail_hdr(x, SIP_HDR_CONTACT, "Bad expires in");
+			} else if (!c->instance.p && SIP_PL_CASEEQ_LIT(pn, "+sip.instance")) {
+				c->instance = pv;
+			} else if (c->reg_id < 0 && SIP_PL_CASEEQ_LIT(pn, "reg-id")) {
+				uint32_t r;
 
-			if (sip_pl_u32(pv, &r) || r > INT32_MAX)
-				return fail_hdr(x, SIP_HDR_CONTACT, "Bad reg-id in");
-			c->reg_id = (int32_t)r;
+				if (sip_pl_u32(pv, &r) || r > INT32_MAX)
+					return fail_hdr(x, SIP_HDR_CONTACT, "Bad reg-id in");
+				c->reg_id = (int32_t)r;
+			} else if (!c->q.p && SIP_PL_CASEEQ_LIT(pn, "q")) {
+				c->q = pv;
+			}
 		}
-		sip_param_get(c->addr.params, "q", &c->q);
 	}
 	return 0;
 }
@@ -531,8 +535,12 @@ int sip_msg_parse(const char *buf, size_t len, sip_msg **out, sip_parse_err *err
 	*out = NULL;
 	if (!err)
 		err = &local_err;
-	memset(err, 0, sizeof(*err));
+	/* Not a memset: the Via array is large and filled only on failure. */
 	err->status = 400;
+	err->reason[0] = '\0';
+	err->is_request = false;
+	err->n_via = 0;
+	err->from = err->to = err->call_id = err->cseq = SIP_PL_NULL;
 	if (len > SIP_MSG_MAX_LEN) {
 		err->status = 513;
 		snprintf(err->reason, sizeof(err->reason), "Message Too Large");

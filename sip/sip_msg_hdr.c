@@ -48,68 +48,78 @@ const char *sip_method_name(sip_method m)
 typedef struct {
 	const char *name;
 	char compact;
+	unsigned char len;
 } hdr_name;
 
 static const hdr_name hdr_names[SIP_HDR__COUNT] = {
-	[SIP_HDR_OTHER] = { "", 0 },
-	[SIP_HDR_VIA] = { "Via", 'v' },
-	[SIP_HDR_FROM] = { "From", 'f' },
-	[SIP_HDR_TO] = { "To", 't' },
-	[SIP_HDR_CALL_ID] = { "Call-ID", 'i' },
-	[SIP_HDR_CSEQ] = { "CSeq", 0 },
-	[SIP_HDR_MAX_FORWARDS] = { "Max-Forwards", 0 },
-	[SIP_HDR_CONTACT] = { "Contact", 'm' },
-	[SIP_HDR_EXPIRES] = { "Expires", 0 },
-	[SIP_HDR_CONTENT_LENGTH] = { "Content-Length", 'l' },
-	[SIP_HDR_CONTENT_TYPE] = { "Content-Type", 'c' },
-	[SIP_HDR_CONTENT_ENCODING] = { "Content-Encoding", 'e' },
-	[SIP_HDR_ROUTE] = { "Route", 0 },
-	[SIP_HDR_RECORD_ROUTE] = { "Record-Route", 0 },
-	[SIP_HDR_REQUIRE] = { "Require", 0 },
-	[SIP_HDR_SUPPORTED] = { "Supported", 'k' },
-	[SIP_HDR_PROXY_REQUIRE] = { "Proxy-Require", 0 },
-	[SIP_HDR_UNSUPPORTED] = { "Unsupported", 0 },
-	[SIP_HDR_ALLOW] = { "Allow", 0 },
-	[SIP_HDR_ALLOW_EVENTS] = { "Allow-Events", 'u' },
-	[SIP_HDR_ACCEPT] = { "Accept", 0 },
-	[SIP_HDR_AUTHORIZATION] = { "Authorization", 0 },
-	[SIP_HDR_PROXY_AUTHORIZATION] = { "Proxy-Authorization", 0 },
-	[SIP_HDR_WWW_AUTHENTICATE] = { "WWW-Authenticate", 0 },
-	[SIP_HDR_PROXY_AUTHENTICATE] = { "Proxy-Authenticate", 0 },
-	[SIP_HDR_AUTHENTICATION_INFO] = { "Authentication-Info", 0 },
-	[SIP_HDR_EVENT] = { "Event", 'o' },
-	[SIP_HDR_SUBSCRIPTION_STATE] = { "Subscription-State", 0 },
-	[SIP_HDR_REFER_TO] = { "Refer-To", 'r' },
-	[SIP_HDR_REFERRED_BY] = { "Referred-By", 'b' },
-	[SIP_HDR_REPLACES] = { "Replaces", 0 },
-	[SIP_HDR_SUBJECT] = { "Subject", 's' },
-	[SIP_HDR_SESSION_EXPIRES] = { "Session-Expires", 'x' },
-	[SIP_HDR_MIN_SE] = { "Min-SE", 0 },
-	[SIP_HDR_MIN_EXPIRES] = { "Min-Expires", 0 },
-	[SIP_HDR_RSEQ] = { "RSeq", 0 },
-	[SIP_HDR_RACK] = { "RAck", 0 },
-	[SIP_HDR_PATH] = { "Path", 0 },
-	[SIP_HDR_SERVICE_ROUTE] = { "Service-Route", 0 },
-	[SIP_HDR_USER_AGENT] = { "User-Agent", 0 },
-	[SIP_HDR_SERVER] = { "Server", 0 },
-	[SIP_HDR_DATE] = { "Date", 0 },
-	[SIP_HDR_TIMESTAMP] = { "Timestamp", 0 },
-	[SIP_HDR_WARNING] = { "Warning", 0 },
-	[SIP_HDR_RETRY_AFTER] = { "Retry-After", 0 },
-	[SIP_HDR_ACCEPT_CONTACT] = { "Accept-Contact", 'a' },
-	[SIP_HDR_REJECT_CONTACT] = { "Reject-Contact", 'j' },
-	[SIP_HDR_REQUEST_DISPOSITION] = { "Request-Disposition", 'd' },
-	[SIP_HDR_IDENTITY] = { "Identity", 'y' },
-	[SIP_HDR_SIP_ETAG] = { "SIP-ETag", 0 },
-	[SIP_HDR_SIP_IF_MATCH] = { "SIP-If-Match", 0 },
-	[SIP_HDR_P_ASSERTED_IDENTITY] = { "P-Asserted-Identity", 0 },
-	[SIP_HDR_CALL_INFO] = { "Call-Info", 0 },
-	[SIP_HDR_REASON] = { "Reason", 0 },
+	[SIP_HDR_OTHER] = { "", 0, 0 },
+	[SIP_HDR_VIA] = { "Via", 'v', 3 },
+	[SIP_HDR_FROM] = { "From", 'f', 4 },
+	[SIP_HDR_TO] = { "To", 't', 2 },
+	[SIP_HDR_CALL_ID] = { "Call-ID", 'i', 7 },
+	[SIP_HDR_CSEQ] = { "CSeq", 0, 4 },
+	[SIP_HDR_MAX_FORWARDS] = { "Max-Forwards", 0, 12 },
+	[SIP_HDR_CONTACT] = { "Contact", 'm', 7 },
+	[SIP_HDR_EXPIRES] = { "Expires", 0, 7 },
+	[SIP_HDR_CONTENT_LENGTH] = { "Content-Length", 'l', 14 },
+	[SIP_HDR_CONTENT_TYPE] = { "Content-Type", 'c', 12 },
+	[SIP_HDR_CONTENT_ENCODING] = { "Content-Encoding", 'e', 16 },
+	[SIP_HDR_ROUTE] = { "Route", 0, 5 },
+	[SIP_HDR_RECORD_ROUTE] = { "Record-Route", 0, 12 },
+	[SIP_HDR_REQUIRE] = { "Require", 0, 7 },
+	[SIP_HDR_SUPPORTED] = { "Supported", 'k', 9 },
+	[SIP_HDR_PROXY_REQUIRE] = { "Proxy-Require", 0, 13 },
+	[SIP_HDR_UNSUPPORTED] = { "Unsupported", 0, 11 },
+	[SIP_HDR_ALLOW] = { "Allow", 0, 5 },
+	[SIP_HDR_ALLOW_EVENTS] = { "Allow-Events", 'u', 12 },
+	[SIP_HDR_ACCEPT] = { "Accept", 0, 6 },
+	[SIP_HDR_AUTHORIZATION] = { "Authorization", 0, 13 },
+	[SIP_HDR_PROXY_AUTHORIZATION] = { "Proxy-Authorization", 0, 19 },
+	[SIP_HDR_WWW_AUTHENTICATE] = { "WWW-Authenticate", 0, 16 },
+	[SIP_HDR_PROXY_AUTHENTICATE] = { "Proxy-Authenticate", 0, 18 },
+	[SIP_HDR_AUTHENTICATION_INFO] = { "Authentication-Info", 0, 19 },
+	[SIP_HDR_EVENT] = { "Event", 'o', 5 },
+	[SIP_HDR_SUBSCRIPTION_STATE] = { "Subscription-State", 0, 18 },
+	[SIP_HDR_REFER_TO] = { "Refer-To", 'r', 8 },
+	[SIP_HDR_REFERRED_BY] = { "Referred-By", 'b', 11 },
+	[SIP_HDR_REPLACES] = { "Replaces", 0, 8 },
+	[SIP_HDR_SUBJECT] = { "Subject", 's', 7 },
+	[SIP_HDR_SESSION_EXPIRES] = { "Session-Expires", 'x', 15 },
+	[SIP_HDR_MIN_SE] = { "Min-SE", 0, 6 },
+	[SIP_HDR_MIN_EXPIRES] = { "Min-Expires", 0, 11 },
+	[SIP_HDR_RSEQ] = { "RSeq", 0, 4 },
+	[SIP_HDR_RACK] = { "RAck", 0, 4 },
+	[SIP_HDR_PATH] = { "Path", 0, 4 },
+	[SIP_HDR_SERVICE_ROUTE] = { "Service-Route", 0, 13 },
+	[SIP_HDR_USER_AGENT] = { "User-Agent", 0, 10 },
+	[SIP_HDR_SERVER] = { "Server", 0, 6 },
+	[SIP_HDR_DATE] = { "Date", 0, 4 },
+	[SIP_HDR_TIMESTAMP] = { "Timestamp", 0, 9 },
+	[SIP_HDR_WARNING] = { "Warning", 0, 7 },
+	[SIP_HDR_RETRY_AFTER] = { "Retry-After", 0, 11 },
+	[SIP_HDR_ACCEPT_CONTACT] = { "Accept-Contact", 'a', 14 },
+	[SIP_HDR_REJECT_CONTACT] = { "Reject-Contact", 'j', 14 },
+	[SIP_HDR_REQUEST_DISPOSITION] = { "Request-Disposition", 'd', 19 },
+	[SIP_HDR_IDENTITY] = { "Identity", 'y', 8 },
+	[SIP_HDR_SIP_ETAG] = { "SIP-ETag", 0, 8 },
+	[SIP_HDR_SIP_IF_MATCH] = { "SIP-If-Match", 0, 12 },
+	[SIP_HDR_P_ASSERTED_IDENTITY] = { "P-Asserted-Identity", 0, 19 },
+	[SIP_HDR_CALL_INFO] = { "Call-Info", 0, 9 },
+	[SIP_HDR_REASON] = { "Reason", 0, 6 },
 };
 
 static inline char lc(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+/* lit is lower case and n bytes long. */
+static inline bool caseeq_n(const char *p, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lc(p[i]) != lit[i])
+			return false;
+	return true;
 }
 
 sip_hdr_id sip_hdr_id_from_pl(sip_pl name)
@@ -124,13 +134,151 @@ sip_hdr_id sip_hdr_id_from_pl(sip_pl name)
 				return (sip_hdr_id)i;
 		return SIP_HDR_OTHER;
 	}
-	/* The first letter and the length rule out almost every entry
-	 * before a full comparison. */
-	for (int i = 1; i < SIP_HDR__COUNT; i++) {
-		const char *n = hdr_names[i].name;
-
-		if (lc(n[0]) == lc(name.p[0]) && sip_pl_casecmp(name, n))
-			return (sip_hdr_id)i;
+	/* Generated from hdr_names: the length picks a handful of
+	 * candidates, most of which differ in the first byte. */
+	switch (name.l) {
+	case 2:
+		if (caseeq_n(name.p, "to", 2))
+			return SIP_HDR_TO;
+		break;
+	case 3:
+		if (caseeq_n(name.p, "via", 3))
+			return SIP_HDR_VIA;
+		break;
+	case 4:
+		if (caseeq_n(name.p, "from", 4))
+			return SIP_HDR_FROM;
+		if (caseeq_n(name.p, "cseq", 4))
+			return SIP_HDR_CSEQ;
+		if (caseeq_n(name.p, "rseq", 4))
+			return SIP_HDR_RSEQ;
+		if (caseeq_n(name.p, "rack", 4))
+			return SIP_HDR_RACK;
+		if (caseeq_n(name.p, "path", 4))
+			return SIP_HDR_PATH;
+		if (caseeq_n(name.p, "date", 4))
+			return SIP_HDR_DATE;
+		break;
+	case 5:
+		if (caseeq_n(name.p, "route", 5))
+			return SIP_HDR_ROUTE;
+		if (caseeq_n(name.p, "allow", 5))
+			return SIP_HDR_ALLOW;
+		if (caseeq_n(name.p, "event", 5))
+			return SIP_HDR_EVENT;
+		break;
+	case 6:
+		if (caseeq_n(name.p, "accept", 6))
+			return SIP_HDR_ACCEPT;
+		if (caseeq_n(name.p, "min-se", 6))
+			return SIP_HDR_MIN_SE;
+		if (caseeq_n(name.p, "server", 6))
+			return SIP_HDR_SERVER;
+		if (caseeq_n(name.p, "reason", 6))
+			return SIP_HDR_REASON;
+		break;
+	case 7:
+		if (caseeq_n(name.p, "call-id", 7))
+			return SIP_HDR_CALL_ID;
+		if (caseeq_n(name.p, "contact", 7))
+			return SIP_HDR_CONTACT;
+		if (caseeq_n(name.p, "expires", 7))
+			return SIP_HDR_EXPIRES;
+		if (caseeq_n(name.p, "require", 7))
+			return SIP_HDR_REQUIRE;
+		if (caseeq_n(name.p, "subject", 7))
+			return SIP_HDR_SUBJECT;
+		if (caseeq_n(name.p, "warning", 7))
+			return SIP_HDR_WARNING;
+		break;
+	case 8:
+		if (caseeq_n(name.p, "refer-to", 8))
+			return SIP_HDR_REFER_TO;
+		if (caseeq_n(name.p, "replaces", 8))
+			return SIP_HDR_REPLACES;
+		if (caseeq_n(name.p, "identity", 8))
+			return SIP_HDR_IDENTITY;
+		if (caseeq_n(name.p, "sip-etag", 8))
+			return SIP_HDR_SIP_ETAG;
+		break;
+	case 9:
+		if (caseeq_n(name.p, "supported", 9))
+			return SIP_HDR_SUPPORTED;
+		if (caseeq_n(name.p, "timestamp", 9))
+			return SIP_HDR_TIMESTAMP;
+		if (caseeq_n(name.p, "call-info", 9))
+			return SIP_HDR_CALL_INFO;
+		break;
+	case 10:
+		if (caseeq_n(name.p, "user-agent", 10))
+			return SIP_HDR_USER_AGENT;
+		break;
+	case 11:
+		if (caseeq_n(name.p, "unsupported", 11))
+			return SIP_HDR_UNSUPPORTED;
+		if (caseeq_n(name.p, "referred-by", 11))
+			return SIP_HDR_REFERRED_BY;
+		if (caseeq_n(name.p, "min-expires", 11))
+			return SIP_HDR_MIN_EXPIRES;
+		if (caseeq_n(name.p, "retry-after", 11))
+			return SIP_HDR_RETRY_AFTER;
+		break;
+	case 12:
+		if (caseeq_n(name.p, "max-forwards", 12))
+			return SIP_HDR_MAX_FORWARDS;
+		if (caseeq_n(name.p, "content-type", 12))
+			return SIP_HDR_CONTENT_TYPE;
+		if (caseeq_n(name.p, "record-route", 12))
+			return SIP_HDR_RECORD_ROUTE;
+		if (caseeq_n(name.p, "allow-events", 12))
+			return SIP_HDR_ALLOW_EVENTS;
+		if (caseeq_n(name.p, "sip-if-match", 12))
+			return SIP_HDR_SIP_IF_MATCH;
+		break;
+	case 13:
+		if (caseeq_n(name.p, "proxy-require", 13))
+			return SIP_HDR_PROXY_REQUIRE;
+		if (caseeq_n(name.p, "authorization", 13))
+			return SIP_HDR_AUTHORIZATION;
+		if (caseeq_n(name.p, "service-route", 13))
+			return SIP_HDR_SERVICE_ROUTE;
+		break;
+	case 14:
+		if (caseeq_n(name.p, "content-length", 14))
+			return SIP_HDR_CONTENT_LENGTH;
+		if (caseeq_n(name.p, "accept-contact", 14))
+			return SIP_HDR_ACCEPT_CONTACT;
+		if (caseeq_n(name.p, "reject-contact", 14))
+			return SIP_HDR_REJECT_CONTACT;
+		break;
+	case 15:
+		if (caseeq_n(name.p, "session-expires", 15))
+			return SIP_HDR_SESSION_EXPIRES;
+		break;
+	case 16:
+		if (caseeq_n(name.p, "content-encoding", 16))
+			return SIP_HDR_CONTENT_ENCODING;
+		if (caseeq_n(name.p, "www-authenticate", 16))
+			return SIP_HDR_WWW_AUTHENTICATE;
+		break;
+	case 18:
+		if (caseeq_n(name.p, "proxy-authenticate", 18))
+			return SIP_HDR_PROXY_AUTHENTICATE;
+		if (caseeq_n(name.p, "subscription-state", 18))
+			return SIP_HDR_SUBSCRIPTION_STATE;
+		break;
+	case 19:
+		if (caseeq_n(name.p, "proxy-authorization", 19))
+			return SIP_HDR_PROXY_AUTHORIZATION;
+		if (caseeq_n(name.p, "authentication-info", 19))
+			return SIP_HDR_AUTHENTICATION_INFO;
+		if (caseeq_n(name.p, "request-disposition", 19))
+			return SIP_HDR_REQUEST_DISPOSITION;
+		if (caseeq_n(name.p, "p-asserted-identity", 19))
+			return SIP_HDR_P_ASSERTED_IDENTITY;
+		break;
+	default:
+		break;
 	}
 	return SIP_HDR_OTHER;
 }
@@ -414,17 +562,23 @@ int sip_via_parse(sip_pl in, sip_via *out)
 	if (err)
 		return err;
 	if (out->params.l) {
-		sip_pl rp;
+		sip_pl rest = out->params, n, pv;
 
-		sip_param_get(out->params, "branch", &out->branch);
-		sip_param_get(out->params, "received", &out->received);
-		sip_param_get(out->params, "maddr", &out->maddr);
-		if (sip_param_get(out->params, "rport", &rp)) {
-			out->rport = true;
-			if (rp.l) {
-				if (sip_pl_u32(rp, &v) || v > 65535)
-					return EINVAL;
-				out->rport_val = (uint16_t)v;
+		/* One pass; the first occurrence of a name wins. */
+		while (sip_param_next(&rest, &n, &pv)) {
+			if (!out->branch.p && SIP_PL_CASEEQ_LIT(n, "branch")) {
+				out->branch = pv;
+			} else if (!out->received.p && SIP_PL_CASEEQ_LIT(n, "received")) {
+				out->received = pv;
+			} else if (!out->maddr.p && SIP_PL_CASEEQ_LIT(n, "maddr")) {
+				out->maddr = pv;
+			} else if (!out->rport && SIP_PL_CASEEQ_LIT(n, "rport")) {
+				out->rport = true;
+				if (pv.l) {
+					if (sip_pl_u32(pv, &v) || v == 0 || v > 65535)
+						return EINVAL;
+					out->rport_val = (uint16_t)v;
+				}
 			}
 		}
 	}

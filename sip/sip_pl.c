@@ -98,13 +98,12 @@ char *sip_pl_strdup(sip_pl a)
 
 /* Params are "name[=value]" separated by ';'. Values may be quoted strings
  * that contain ';', so the scan tracks quotes. */
-bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
+bool sip_param_next(sip_pl *rest, sip_pl *name, sip_pl *val)
 {
-	const char *p = params.p, *end = sip_pl_end(params);
+	const char *p = rest->p, *end = sip_pl_end(*rest);
 
 	while (p < end) {
-		const char *s, *ne, *ve;
-		bool q = false;
+		const char *s, *ne;
 
 		while (p < end && (*p == ';' || is_ws(*p)))
 			p++;
@@ -116,8 +115,10 @@ bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
 		ne = p;
 		while (p < end && is_ws(*p))
 			p++;
+		*name = (sip_pl){ s, (size_t)(ne - s) };
 		if (p < end && *p == '=') {
-			const char *vs;
+			const char *vs, *ve;
+			bool q = false;
 
 			p++;
 			while (p < end && is_ws(*p))
@@ -134,21 +135,34 @@ bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
 					break;
 				p++;
 			}
-			ve = p;
+			ve = p > end ? end : p;
 			while (ve > vs && is_ws(ve[-1]))
 				ve--;
-			if (sip_pl_casecmp((sip_pl){ s, (size_t)(ne - s) }, name)) {
-				if (val)
-					*val = (sip_pl){ vs, (size_t)(ve - vs) };
-				return true;
-			}
-		} else if (sip_pl_casecmp((sip_pl){ s, (size_t)(ne - s) }, name)) {
+			*val = (sip_pl){ vs, (size_t)(ve - vs) };
+		} else {
+			*val = (sip_pl){ ne, 0 };
+			while (p < end && *p != ';')
+				p++;
+		}
+		if (p > end)
+			p = end;
+		rest->p = p;
+		rest->l = (size_t)(end - p);
+		return true;
+	}
+	return false;
+}
+
+bool sip_param_get(sip_pl params, const char *name, sip_pl *val)
+{
+	sip_pl n, v;
+
+	while (sip_param_next(&params, &n, &v)) {
+		if (sip_pl_casecmp(n, name)) {
 			if (val)
-				*val = (sip_pl){ ne, 0 };
+				*val = v;
 			return true;
 		}
-		while (p < end && *p != ';')
-			p++;
 	}
 	return false;
 }
@@ -164,6 +178,13 @@ bool sip_pl_list_next(sip_pl *rest, sip_pl *elem)
 
 		while (p < end && (*p == ',' || is_ws(*p)))
 			p++;
+		/* Most values hold one element: no comma, no state to track. */
+		if (p < end && !memchr(p, ',', (size_t)(end - p))) {
+			*elem = sip_pl_trim((sip_pl){ p, (size_t)(end - p) });
+			rest->p = end;
+			rest->l = 0;
+			return elem->l != 0;
+		}
 		if (p >= end) {
 			rest->p = end;
 			rest->l = 0;

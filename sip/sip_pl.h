@@ -45,6 +45,10 @@ bool sip_pl_eq_str(sip_pl a, const char *s);
 bool sip_pl_caseeq(sip_pl a, sip_pl b);
 /* ASCII case-insensitive comparison with a C string. */
 bool sip_pl_casecmp(sip_pl a, const char *s);
+/* Case-insensitive comparison with a string literal: the length is
+ * known at compile time, so mismatched lengths cost one compare. */
+#define SIP_PL_CASEEQ_LIT(a, lit) \
+	((a).l == sizeof(lit) - 1 && sip_pl_caseeq((a), SIP_PL(lit)))
 /* Parses all of a as a decimal uint32 (no sign, no spaces): 0, EINVAL or ERANGE. */
 int sip_pl_u32(sip_pl a, uint32_t *out);
 /* Strips leading and trailing SP/HTAB/CR/LF. */
@@ -59,6 +63,12 @@ char *sip_pl_strdup(sip_pl a);
  * without case). Returns true if present; *val (may be NULL) gets the value,
  * an empty slice with p set for a flag parameter, quotes kept. */
 bool sip_param_get(sip_pl params, const char *name, sip_pl *val);
+
+/* Walks a parameter list like sip_param_get does: gives the next name and
+ * value (empty with p set for a flag parameter) and advances *rest.
+ * Returns false at the end. Parsers use it to pick several parameters in
+ * one pass. */
+bool sip_param_next(sip_pl *rest, sip_pl *name, sip_pl *val);
 
 /* Splits the next top-level element off a comma-separated header value,
  * respecting "quoted strings" and <angle brackets>. *rest is advanced.

@@ -227,11 +227,21 @@ int sip_uri_parse(sip_pl in, sip_uri *out)
 	if (p != end)
 		return EINVAL;
 	if (out->params.l) {
-		sip_param_get(out->params, "transport", &out->transport);
-		sip_param_get(out->params, "maddr", &out->maddr);
-		sip_param_get(out->params, "user", &out->user_param);
-		out->lr = sip_param_get(out->params, "lr", NULL);
-		out->ob = sip_param_get(out->params, "ob", NULL);
+		sip_pl rest = out->params, n, v;
+
+		/* One pass; the first occurrence of a name wins. */
+		while (sip_param_next(&rest, &n, &v)) {
+			if (!out->transport.p && SIP_PL_CASEEQ_LIT(n, "transport"))
+				out->transport = v;
+			else if (!out->maddr.p && SIP_PL_CASEEQ_LIT(n, "maddr"))
+				out->maddr = v;
+			else if (!out->user_param.p && SIP_PL_CASEEQ_LIT(n, "user"))
+				out->user_param = v;
+			else if (SIP_PL_CASEEQ_LIT(n, "lr"))
+				out->lr = true;
+			else if (SIP_PL_CASEEQ_LIT(n, "ob"))
+				out->ob = true;
+		}
 	}
 	return 0;
 }

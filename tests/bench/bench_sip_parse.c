@@ -25,7 +25,7 @@
 #include "sip/sip_msg.h"
 
 #define GOAL_RATE 300000.0
-#define FLOOR_GOAL 8.0
+#define FLOOR_GOAL 5.0
 
 static double cpu_ns(void)
 {
