@@ -24,6 +24,7 @@ typedef struct {
 	uint32_t ts;	   /* transcode: timestamp of the next audio */
 	bool sent_any;
 	bool have_last;	   /* last_* below are set */
+	bool gap;	   /* transcode: nothing sent for a while; mark the next */
 	/* relay: offsets from the current source's seq/ts to ours */
 	bool mapped;
 	uint16_t seq_off;
@@ -401,8 +402,16 @@ static void transcode_step(media_bridge *br, int from, media_bridge_out *out)
 	if (!S->have_src)
 		return;
 	media_jb_get(S->jb, br->frame);
-	if (!media_jb_playing(S->jb))
-		return; /* nothing to play yet (or the source went quiet) */
+	if (!media_jb_playing(S->jb) && !T->cfg.send_silence) {
+		/* The source is quiet (not started, DTX, hold): send nothing, but
+		 * keep our timestamps on the wall clock so the far end's playout
+		 * stays right, and mark the next talkspurt. */
+		if (T->out.sent_any) {
+			T->out.ts += media_codec_ticks(T->codec, media_codec_pcm_rate(T->codec) / 50);
+			T->out.gap = true;
+		}
+		return;
+	}
 	unsigned in_n = media_jb_frame_samples(S->jb), n = 0;
 	if (media_resampler_process(S->rs, br->frame, in_n, br->rframe,
 				    (unsigned)(sizeof br->rframe / sizeof br->rframe[0]), &n) != 0)
@@ -420,10 +429,13 @@ static void transcode_step(media_bridge *br, int from, media_bridge_out *out)
 		if (media_codec_encode(T->codec, T->fifo, fs, b + RTP_HEADER_MIN,
 				       MEDIA_BRIDGE_PKT_MAX - RTP_HEADER_MIN, &len) == 0 && len > 0) {
 			br->nbuf++;
-			rtp_write_header(b, MEDIA_BRIDGE_PKT_MAX, T->cfg.pt, !T->out.sent_any, T->out.seq++,
-					 T->out.ts, T->out.ssrc);
+			rtp_write_header(b, MEDIA_BRIDGE_PKT_MAX, T->cfg.pt, !T->out.sent_any || T->out.gap,
+					 T->out.seq++, T->out.ts, T->out.ssrc);
 			T->out.sent_any = true;
+			T->out.gap = false;
 			emit(br, out, to, b, RTP_HEADER_MIN + len);
+		} else if (T->out.sent_any) {
+			T->out.gap = true; /* Opus DTX: nothing to send this frame */
 		}
 		T->out.ts += media_codec_ticks(T->codec, fs);
 		T->fifo_len -= fs;

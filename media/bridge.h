@@ -46,6 +46,9 @@ typedef struct {
 	uint16_t seq_start;    /* first sequence number we send */
 	uint32_t ts_start;     /* first timestamp we send */
 	bool dtmf_as_digits;   /* this leg wants DTMF reported, not as RFC 4733 */
+	bool send_silence;     /* transcode: keep sending (silence) while the
+				* other leg is quiet, for peers that need a
+				* continuous stream */
 	unsigned pcm_rate;     /* opus: force this PCM rate (0 = choose) */
 	int complexity;	       /* opus encoder complexity; -1 = default */
 } media_bridge_leg;

@@ -1,10 +1,14 @@
 /* Fuzzes the RTP and RTCP parsers: header, CSRCs, padding, RFC 8285
  * extensions (every id), demux, and the whole RTCP compound walk with SR/RR
  * blocks, BYE and SDES items. Every returned slice must lie inside the
- * input. */
+ * input. Then the input goes, as a packet from each leg, through a relay
+ * bridge and a transcoding one (the path untrusted packets take). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "media/bridge.h"
 #include "media/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,8 +21,43 @@ static void check(int ok)
 		__builtin_trap();
 }
 
+static media_bridge *relay_br, *trans_br;
+
+static void setup(void)
+{
+	media_bridge_leg opus = { .codec = "opus", .pt = 111, .te_pt = 101, .cn_pt = -1, .complexity = 0 };
+	media_bridge_leg opus2 = opus;
+	media_bridge_leg pcmu = { .codec = "PCMU", .pt = 0, .te_pt = 101, .cn_pt = 13, .complexity = -1 };
+	opus2.pt = 96;
+	if (media_bridge_create(&opus, &opus2, &relay_br) || media_bridge_create(&opus, &pcmu, &trans_br))
+		abort();
+}
+
+static void through_bridges(const uint8_t *data, size_t size)
+{
+	static uint8_t pkt[2048];
+	static uint64_t now;
+	media_bridge_out out;
+	if (size > sizeof pkt)
+		return;
+	media_bridge *brs[2] = { relay_br, trans_br };
+	for (int b = 0; b < 2; b++) {
+		for (int leg = 0; leg < 2; leg++) {
+			memcpy(pkt, data, size);
+			now += 20000;
+			media_bridge_push(brs[b], leg, pkt, size, now, &out);
+			for (unsigned i = 0; i < out.count; i++)
+				check(out.pkt[i].len >= 12 && out.pkt[i].len <= 2048);
+			media_bridge_tick(brs[b], now, &out);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (!relay_br)
+		setup();
+	through_bridges(data, size);
 	volatile unsigned sink = 0;
 	rtp_demux(data, size);
 	rtp_is_rtcp(data, size);

@@ -480,6 +480,70 @@ static void test_stats_loss(void)
 	media_bridge_free(br);
 }
 
+/* A 1 s pause in the source: output timestamps follow the wall clock and
+ * the talkspurt after it is marked; with send_silence the stream goes on. */
+static void run_gap(bool silence)
+{
+	media_bridge_leg a = pcmu_leg, b = opus_leg;
+	a.ptime_ms = 20;
+	b.send_silence = silence;
+	media_bridge *br;
+	g_assert_cmpint(media_bridge_create(&a, &b, &br), ==, 0);
+	uint8_t pkt[200], pl[160];
+	memset(pl, 0xff, sizeof pl);
+	media_bridge_out out;
+	uint64_t t = 0;
+	bool have = false;
+	uint16_t last_seq = 0;
+	uint32_t last_ts = 0;
+	uint64_t last_t = 0;
+	unsigned jumps = 0, sent = 0;
+	for (int i = 0; i < 150; i++, t += 20000) {
+		if (i < 50 || i >= 100) {
+			size_t n = make_pkt(pkt, 0, false, (uint16_t)i, 160u * i, 9, pl, 160);
+			media_bridge_push(br, 0, pkt, n, t, &out);
+		}
+		media_bridge_tick(br, t, &out);
+		for (unsigned k = 0; k < out.count; k++) {
+			rtp_hdr h;
+			g_assert_cmpint(rtp_parse(out.pkt[k].data, out.pkt[k].len, &h), ==, 0);
+			sent++;
+			if (have) {
+				g_assert_cmpuint(h.seq, ==, (uint16_t)(last_seq + 1));
+				uint32_t dts = h.ts - last_ts;
+				uint64_t dt_ticks = (t - last_t) * 48 / 1000;
+				/* ts advances with the wall clock (within a frame or two
+				 * of jitter-buffer slack) */
+				g_assert_cmpint(llabs((long long)dts - (long long)dt_ticks), <=, 960 * 3);
+				if (dts > 960) {
+					jumps++;
+					g_assert_true(h.marker);
+				} else {
+					g_assert_false(h.marker);
+				}
+			}
+			have = true;
+			last_seq = h.seq;
+			last_ts = h.ts;
+			last_t = t;
+		}
+	}
+	if (silence) {
+		g_assert_cmpuint(jumps, ==, 0);
+		g_assert_cmpuint(sent, >=, 145);
+	} else {
+		g_assert_cmpuint(jumps, ==, 1);
+		g_assert_cmpuint(sent, <=, 100 + 300 / 20 + 2); /* + concealment before it stops */
+	}
+	media_bridge_free(br);
+}
+
+static void test_gap(void)
+{
+	run_gap(false);
+	run_gap(true);
+}
+
 /* Steady state relay and transcode allocate nothing per packet. */
 static void test_no_alloc(void)
 {
@@ -557,6 +621,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/bridge/transcode-opus8k-pcmu", test_transcode_8k);
 	g_test_add_func("/media/bridge/dtmf", test_dtmf_both_ways);
 	g_test_add_func("/media/bridge/stats-loss", test_stats_loss);
+	g_test_add_func("/media/bridge/gap", test_gap);
 	g_test_add_func("/media/bridge/no-alloc", test_no_alloc);
 	g_test_add_func("/media/bridge/create-errors", test_create_errors);
 	return g_test_run();
