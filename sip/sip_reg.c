@@ -5,34 +5,64 @@
  * (capped by max_per_user), so per-user work is a short linear scan. A
  * REGISTER is applied in two passes: the first checks everything that can
  * refuse it (423, out-of-order CSeq, caps) without touching the store, the
- * second changes it, so a refused request leaves nothing half done. */
+ * second changes it, so a refused request leaves nothing half done.
+ *
+ * A second index maps each flow to its bindings, so a closing connection
+ * (a browser tab gone) costs its own bindings only, not a scan of all. */
 #include "sip/sip_reg.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct reg_user reg_user;
+
 typedef struct {
 	sip_reg_binding v;    /* the view handed out; strings below are owned */
 	char *uri, *call_id, *instance, *source, *path, *user_agent;
+	reg_user *owner;
 	bool dead;            /* removed during the current apply */
 } binding;
 
-typedef struct {
+struct reg_user {
 	char *aor;
 	GPtrArray *bindings;  /* binding * */
-} reg_user;
+};
 
 struct sip_reg {
 	sip_reg_opts o;
 	GHashTable *users;    /* aor -> reg_user * */
+	GHashTable *by_flow;  /* flow -> GPtrArray of binding * */
 	unsigned nbindings;
 	uint64_t next_expiry; /* never later than the earliest expiry */
 	sip_reg_stats st;
 };
 
+static void flow_index_add(sip_reg *r, binding *b)
+{
+	if (!b->v.flow)
+		return;
+	GPtrArray *a = g_hash_table_lookup(r->by_flow, b->v.flow);
+	if (!a) {
+		a = g_ptr_array_new();
+		g_hash_table_insert(r->by_flow, b->v.flow, a);
+	}
+	g_ptr_array_add(a, b);
+}
+
+static void flow_index_del(sip_reg *r, binding *b)
+{
+	GPtrArray *a = b->v.flow ? g_hash_table_lookup(r->by_flow, b->v.flow) : NULL;
+	if (!a)
+		return;
+	g_ptr_array_remove_fast(a, b);
+	if (a->len == 0)
+		g_hash_table_remove(r->by_flow, b->v.flow);
+}
+
 static void binding_free(sip_reg *r, binding *b)
 {
+	flow_index_del(r, b);
 	if (b->v.flow && r->o.flow_unref)
 		r->o.flow_unref(b->v.flow);
 	g_free(b->uri);
@@ -71,6 +101,8 @@ sip_reg *sip_reg_new(const sip_reg_opts *opts)
 	if (!r->o.max_bindings)
 		r->o.max_bindings = 100000;
 	r->users = g_hash_table_new(g_str_hash, g_str_equal);
+	r->by_flow = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+					   (GDestroyNotify)g_ptr_array_unref);
 	r->next_expiry = UINT64_MAX;
 	return r;
 }
@@ -85,6 +117,7 @@ void sip_reg_free(sip_reg *r)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		user_free(r, v);
 	g_hash_table_destroy(r->users);
+	g_hash_table_destroy(r->by_flow);
 	g_free(r);
 }
 
@@ -189,7 +222,9 @@ static void binding_set(sip_reg *r, binding *b, const char *aor, const sip_reg_c
 	set_str(&b->source, req->source);
 	set_str(&b->path, req->path);
 	set_str(&b->user_agent, req->user_agent);
-	if (b->v.flow != req->flow) {
+	bool new_flow = b->v.flow != req->flow;
+	if (new_flow) {
+		flow_index_del(r, b);
 		if (req->flow && r->o.flow_ref)
 			r->o.flow_ref(req->flow);
 		if (b->v.flow && r->o.flow_unref)
@@ -210,6 +245,8 @@ static void binding_set(sip_reg *r, binding *b, const char *aor, const sip_reg_c
 		.path = b->path,
 		.user_agent = b->user_agent,
 	};
+	if (new_flow)
+		flow_index_add(r, b);
 	if (expires_at < r->next_expiry)
 		r->next_expiry = expires_at;
 }
@@ -349,6 +386,7 @@ int sip_reg_apply(sip_reg *r, const char *aor, const sip_reg_request *req, uint6
 				b->v.registered_at = now;
 		} else {
 			b = g_new0(binding, 1);
+			b->owner = u;
 			b->v.registered_at = now;
 			g_ptr_array_add(u->bindings, b);
 			r->nbindings++;
@@ -472,16 +510,25 @@ uint64_t sip_reg_next_expiry(const sip_reg *r)
 	return r->nbindings ? r->next_expiry : UINT64_MAX;
 }
 
-static bool flow_pred(const binding *b, const void *arg)
-{
-	return b->v.flow == arg;
-}
-
 size_t sip_reg_flow_closed(sip_reg *r, void *flow, sip_reg_binding_fn fn, void *user)
 {
-	if (!flow)
+	GPtrArray *a = flow ? g_hash_table_lookup(r->by_flow, flow) : NULL;
+	if (!a)
 		return 0;
-	size_t n = remove_where(r, flow_pred, flow, fn, user);
+	/* binding_free edits the index: work on a copy. */
+	guint n = a->len;
+	binding **v = g_memdup2(a->pdata, n * sizeof *v);
+	for (guint i = 0; i < n; i++) {
+		binding *b = v[i];
+		reg_user *u = b->owner;
+		if (fn)
+			fn(user, &b->v);
+		g_ptr_array_remove(u->bindings, b);
+		binding_free(r, b);
+		r->nbindings--;
+		user_drop_if_empty(r, u);
+	}
+	g_free(v);
 	r->st.flow_closed += n;
 	return n;
 }

@@ -371,9 +371,32 @@ static void test_flow_close(void)
 	g_assert_cmpint(flow_refs[1], ==, 0);
 	g_assert_cmpuint(count(r, "a", 0), ==, 0);
 	g_assert_cmpuint(count(r, "b", 0), ==, 2);
+	sip_reg_stats st0;
+	sip_reg_get_stats(r, &st0);
+	g_assert_cmpuint(st0.users, ==, 1); /* "a" has nothing left */
+	g_assert_cmpuint(st0.bindings, ==, 2);
 	g_assert_cmpuint(sip_reg_flow_closed(r, NULL, NULL, NULL), ==, 0);
 	g_assert_cmpuint(sip_reg_flow_closed(r, FLOW(2), NULL, NULL), ==, 1);
 	g_assert_cmpuint(count(r, "b", 0), ==, 1);
+	g_assert_cmpuint(sip_reg_flow_closed(r, FLOW(2), NULL, NULL), ==, 0);
+
+	/* A binding that moved to another flow follows it in the flow index. */
+	sip_reg_contact w = ct("sip:c@192.0.2.5;transport=ws", -1);
+	req = rq("w", 1, &w, 1);
+	req.flow = FLOW(1);
+	g_assert_cmpint(sip_reg_apply(r, "c", &req, 0, NULL), ==, 0);
+	req = rq("w", 2, &w, 1);
+	req.flow = FLOW(2);
+	g_assert_cmpint(sip_reg_apply(r, "c", &req, 0, NULL), ==, 0);
+	g_assert_cmpint(flow_refs[1], ==, 0);
+	g_assert_cmpuint(sip_reg_flow_closed(r, FLOW(1), NULL, NULL), ==, 0);
+	g_assert_cmpuint(count(r, "c", 0), ==, 1);
+	/* ... and an expired one leaves it. */
+	g_assert_cmpuint(sip_reg_expire(r, 999999, NULL, NULL), ==, 2);
+	g_assert_cmpuint(sip_reg_flow_closed(r, FLOW(2), NULL, NULL), ==, 0);
+	g_assert_cmpint(flow_refs[2], ==, 0);
+	req = rq("z", 2, &e, 1);
+	g_assert_cmpint(sip_reg_apply(r, "b", &req, 0, NULL), ==, 0);
 	sip_reg_stats st;
 	sip_reg_get_stats(r, &st);
 	g_assert_cmpuint(st.flow_closed, ==, 3);
