@@ -57,6 +57,18 @@ const pageSetup = () => {
     await Promise.race([gathered, new Promise(r => setTimeout(r, 3000))]);
     return pc.localDescription.sdp; // candidates inline
   };
+  // Trickle: the offer goes out at once; candidates are collected for node.
+  window.jnOfferTrickle = async () => {
+    const pc = new RTCPeerConnection();
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    mic.getTracks().forEach(t => pc.addTrack(t, mic));
+    jn.pc = pc; jn.mic = mic; jn.cands = [];
+    pc.ontrack = e => { jn.remote = e.track; };
+    pc.onicecandidate = e => jn.cands.push(e.candidate ? { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid } : null);
+    await pc.setLocalDescription(await pc.createOffer());
+    return pc.localDescription.sdp;
+  };
+  window.jnTakeCandidates = () => jn.cands.splice(0);
   window.jnAnswer = async sdp => { await jn.pc.setRemoteDescription({ type: 'answer', sdp }); };
   window.jnWait = async (what, ms) => {
     const t0 = Date.now();
@@ -184,18 +196,32 @@ try {
   // ---- a browser that disappears: consent expires ----
   const before = childPids();
   browser2 = await launchBrowser({ audioFile: tone });
-  const procs = descendants(childPids().filter(p => !before.includes(p)));
+  const roots = childPids().filter(p => !before.includes(p));
   const page2 = await browser2.newPage();
   await page2.goto(`http://127.0.0.1:${HTTP}/`);
   await page2.evaluate(pageSetup);
+  // This call trickles its candidates (the offer has none).
   const ch4 = await channel();
-  const ans4 = await call(page2, ch4);
-  ok(ans4 && ans4.type === 'answer' && await page2.evaluate(() => jnWait('conn', 10000)), 'second browser connected', ans4);
-  ok(procs.length > 0, `found the second browser's processes (${procs.length})`);
+  const offer4 = await page2.evaluate(() => jnOfferTrickle());
+  ch4.send({ type: 'call', to: 'echo', sdp: offer4 });
+  const ans4 = await ch4.next(m => m.type === 'answer' || m.type === 'error', 8000);
+  if (ans4 && ans4.type === 'answer') await page2.evaluate(s => jnAnswer(s), ans4.sdp);
+  let trickled = 0, ended = false;
+  for (let i = 0; i < 40 && !ended; i++) {
+    for (const c of await page2.evaluate(() => jnTakeCandidates())) {
+      ch4.send({ type: 'candidate', candidate: c ? c.candidate : null, sdpMid: c ? c.sdpMid : null });
+      if (c) trickled++; else ended = true;
+    }
+    if (!ended) await sleep(100);
+  }
+  ok(ans4 && ans4.type === 'answer' && !/a=candidate/.test(offer4) && trickled > 0 && ended &&
+     await page2.evaluate(() => jnWait('conn', 10000)), `second browser connected with ${trickled} trickled candidates + end`, ans4);
+  const procs = descendants(roots); // now, with its renderer and utility processes
+  ok(procs.length > 1, `found the second browser's processes (${procs.length})`);
   for (const p of procs) try { process.kill(p, 'SIGSTOP'); } catch { /* gone */ }
   const t0 = Date.now();
   const hup4 = await ch4.next(m => m.type === 'hangup', 15000);
-  ok(hup4 && /consent/.test(hup4.reason), `frozen browser noticed after ${((Date.now() - t0) / 1000).toFixed(1)} s (consent_timeout 5)`, hup4);
+  ok(hup4 && /consent expired/.test(hup4.reason), `frozen browser noticed after ${((Date.now() - t0) / 1000).toFixed(1)} s (consent_timeout 5)`, hup4);
   for (const p of procs) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
   browser2 = null;
   ch4.close();
