@@ -475,6 +475,24 @@ void rtp_rx_stats_report(rtp_rx_stats *s, rtcp_report_block *out)
 	out->jitter = rtp_rx_stats_jitter(s);
 }
 
+static void write_blocks(uint8_t *dst, const rtcp_report_block *blocks, unsigned n_blocks)
+{
+	for (unsigned i = 0; i < n_blocks; i++) {
+		uint8_t *b = dst + 24u * i;
+		const rtcp_report_block *r = &blocks[i];
+		wr32(b, r->ssrc);
+		b[4] = r->fraction_lost;
+		uint32_t cl = (uint32_t)r->cumulative_lost & 0xffffff;
+		b[5] = (uint8_t)(cl >> 16);
+		b[6] = (uint8_t)(cl >> 8);
+		b[7] = (uint8_t)cl;
+		wr32(b + 8, r->highest_seq);
+		wr32(b + 12, r->jitter);
+		wr32(b + 16, r->lsr);
+		wr32(b + 20, r->dlsr);
+	}
+}
+
 size_t rtcp_write_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
 		     const rtcp_report_block *blocks, unsigned n_blocks)
 {
@@ -487,19 +505,68 @@ size_t rtcp_write_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
 	buf[1] = RTCP_RR;
 	wr16(buf + 2, (uint16_t)(len / 4 - 1));
 	wr32(buf + 4, ssrc);
-	for (unsigned i = 0; i < n_blocks; i++) {
-		uint8_t *b = buf + 8 + 24u * i;
-		const rtcp_report_block *r = &blocks[i];
-		wr32(b, r->ssrc);
-		b[4] = r->fraction_lost;
-		uint32_t cl = (uint32_t)r->cumulative_lost & 0xffffff;
-		b[5] = (uint8_t)(cl >> 16);
-		b[6] = (uint8_t)(cl >> 8);
-		b[7] = (uint8_t)cl;
-		wr32(b + 8, r->highest_seq);
-		wr32(b + 12, r->jitter);
-		wr32(b + 16, r->lsr);
-		wr32(b + 20, r->dlsr);
+	write_blocks(buf + 8, blocks, n_blocks);
+	return len;
+}
+
+size_t rtcp_write_sr(uint8_t *buf, size_t cap, const rtcp_report *r,
+		     const rtcp_report_block *blocks, unsigned n_blocks)
+{
+	if (n_blocks > 31)
+		return 0;
+	size_t len = 28 + 24u * n_blocks;
+	if (cap < len)
+		return 0;
+	buf[0] = (uint8_t)(0x80 | n_blocks);
+	buf[1] = RTCP_SR;
+	wr16(buf + 2, (uint16_t)(len / 4 - 1));
+	wr32(buf + 4, r->ssrc);
+	wr32(buf + 8, (uint32_t)(r->ntp >> 32));
+	wr32(buf + 12, (uint32_t)r->ntp);
+	wr32(buf + 16, r->rtp_ts);
+	wr32(buf + 20, r->packet_count);
+	wr32(buf + 24, r->octet_count);
+	write_blocks(buf + 28, blocks, n_blocks);
+	return len;
+}
+
+size_t rtcp_write_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc,
+			     const char *cname, size_t cname_len)
+{
+	if (cname_len > 255)
+		return 0;
+	/* header, SSRC, item (type, len, text), then 1..4 null bytes */
+	size_t body = 4 + 2 + cname_len;
+	size_t len = 4 + ((body + 4) & ~(size_t)3);
+	if (cap < len)
+		return 0;
+	memset(buf, 0, len);
+	buf[0] = 0x81;
+	buf[1] = RTCP_SDES;
+	wr16(buf + 2, (uint16_t)(len / 4 - 1));
+	wr32(buf + 4, ssrc);
+	buf[8] = RTCP_SDES_CNAME;
+	buf[9] = (uint8_t)cname_len;
+	memcpy(buf + 10, cname, cname_len);
+	return len;
+}
+
+size_t rtcp_write_bye(uint8_t *buf, size_t cap, uint32_t ssrc, const char *reason,
+		      size_t reason_len)
+{
+	if (reason_len > 255)
+		return 0;
+	size_t len = 8 + (reason ? (1 + reason_len + 3) & ~(size_t)3 : 0);
+	if (cap < len)
+		return 0;
+	memset(buf, 0, len);
+	buf[0] = 0x81;
+	buf[1] = RTCP_BYE;
+	wr16(buf + 2, (uint16_t)(len / 4 - 1));
+	wr32(buf + 4, ssrc);
+	if (reason) {
+		buf[8] = (uint8_t)reason_len;
+		memcpy(buf + 9, reason, reason_len);
 	}
 	return len;
 }

@@ -220,9 +220,24 @@ uint32_t rtp_rx_stats_jitter(const rtp_rx_stats *s);
  * (fraction lost is since the previous call). lsr/dlsr are left 0. */
 void rtp_rx_stats_report(rtp_rx_stats *s, rtcp_report_block *out);
 
-/* Writes an RR with at most one report block (n_blocks 0 or 1). Returns
- * bytes written or 0 if cap is too small. */
+/* Writes an RR with n_blocks (<= 31) report blocks. Returns bytes written
+ * or 0 if cap is too small. */
 size_t rtcp_write_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
 		     const rtcp_report_block *blocks, unsigned n_blocks);
+
+/* Writes an SR (sender info from r: ntp, rtp_ts, packet and octet counts)
+ * with n_blocks (<= 31) report blocks. Returns bytes written or 0. */
+size_t rtcp_write_sr(uint8_t *buf, size_t cap, const rtcp_report *r,
+		     const rtcp_report_block *blocks, unsigned n_blocks);
+
+/* Writes an SDES packet with one chunk holding a CNAME (<= 255 bytes).
+ * Returns bytes written or 0. */
+size_t rtcp_write_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc,
+			     const char *cname, size_t cname_len);
+
+/* Writes a BYE for one SSRC with an optional reason (<= 255 bytes, NULL
+ * for none). Returns bytes written or 0. */
+size_t rtcp_write_bye(uint8_t *buf, size_t cap, uint32_t ssrc, const char *reason,
+		      size_t reason_len);
 
 #endif

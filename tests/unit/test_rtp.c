@@ -319,6 +319,71 @@ static void test_rx_stats(void)
 	g_assert_cmpuint(rtcp_write_rr(buf, 31, 5, &rb, 1), ==, 0);
 }
 
+/* SR + SDES + BYE written by us walk back through the parsers. */
+static void test_rtcp_write(void)
+{
+	uint8_t buf[256];
+	size_t n = 0;
+	rtcp_report sr = { .ssrc = 0xabc, .ntp = 0x0102030405060708ull, .rtp_ts = 9,
+			   .packet_count = 10, .octet_count = 1600 };
+	rtcp_report_block rb[2] = { { .ssrc = 1, .fraction_lost = 3, .cumulative_lost = -1, .jitter = 7 },
+				    { .ssrc = 2, .highest_seq = 99 } };
+	size_t k = rtcp_write_sr(buf, sizeof buf, &sr, rb, 2);
+	g_assert_cmpuint(k, ==, 28 + 48);
+	n += k;
+	for (size_t cl = 0; cl < 9; cl++) {
+		uint8_t tmp[64];
+		k = rtcp_write_sdes_cname(tmp, sizeof tmp, 0xabc, "abcdefgh", cl);
+		g_assert_cmpuint(k % 4, ==, 0);
+		rtcp_iter it;
+		rtcp_pkt p;
+		rtcp_iter_init(&it, tmp, k);
+		g_assert_cmpint(rtcp_iter_next(&it, &p), ==, 0);
+		rtcp_sdes_iter si;
+		rtcp_sdes_iter_init(&si, &p);
+		uint32_t ssrc;
+		uint8_t type;
+		const uint8_t *v;
+		size_t vl;
+		g_assert_cmpint(rtcp_sdes_next(&si, &ssrc, &type, &v, &vl), ==, 0);
+		g_assert_cmpmem(v, vl, "abcdefgh", cl);
+		g_assert_cmpint(rtcp_sdes_next(&si, &ssrc, &type, &v, &vl), ==, ENOENT);
+	}
+	k = rtcp_write_sdes_cname(buf + n, sizeof buf - n, 0xabc, "user@host", 9);
+	g_assert_cmpuint(k, >, 0);
+	n += k;
+	k = rtcp_write_bye(buf + n, sizeof buf - n, 0xabc, "gone", 4);
+	g_assert_cmpuint(k, ==, 16);
+	n += k;
+	g_assert_cmpint(rtcp_validate_compound(buf, n), ==, 0);
+	rtcp_iter it;
+	rtcp_pkt p;
+	rtcp_iter_init(&it, buf, n);
+	g_assert_cmpint(rtcp_iter_next(&it, &p), ==, 0);
+	rtcp_report r;
+	g_assert_cmpint(rtcp_report_parse(&p, &r), ==, 0);
+	g_assert_cmpuint(r.ntp, ==, sr.ntp);
+	g_assert_cmpuint(r.octet_count, ==, 1600);
+	g_assert_cmpuint(r.report_count, ==, 2);
+	rtcp_report_block b;
+	rtcp_report_block_get(&r, 0, &b);
+	g_assert_cmpint(b.cumulative_lost, ==, -1);
+	g_assert_cmpuint(b.jitter, ==, 7);
+	rtcp_report_block_get(&r, 1, &b);
+	g_assert_cmpuint(b.highest_seq, ==, 99);
+	g_assert_cmpint(rtcp_iter_next(&it, &p), ==, 0);
+	g_assert_cmpuint(p.pt, ==, RTCP_SDES);
+	g_assert_cmpint(rtcp_iter_next(&it, &p), ==, 0);
+	rtcp_bye bye;
+	g_assert_cmpint(rtcp_bye_parse(&p, &bye), ==, 0);
+	g_assert_cmpuint(rtcp_bye_ssrc(&bye, 0), ==, 0xabc);
+	g_assert_cmpmem(bye.reason, bye.reason_len, "gone", 4);
+	g_assert_cmpint(rtcp_iter_next(&it, &p), ==, ENOENT);
+	g_assert_cmpuint(rtcp_write_bye(buf, 8, 1, NULL, 0), ==, 8);
+	g_assert_cmpuint(rtcp_write_bye(buf, 7, 1, NULL, 0), ==, 0);
+	g_assert_cmpuint(rtcp_write_sr(buf, 27, &sr, NULL, 0), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -329,5 +394,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/rtp/demux", test_demux);
 	g_test_add_func("/media/rtcp/compound", test_rtcp_compound);
 	g_test_add_func("/media/rtp/rx-stats", test_rx_stats);
+	g_test_add_func("/media/rtcp/write", test_rtcp_write);
 	return g_test_run();
 }
