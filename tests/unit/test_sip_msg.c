@@ -359,6 +359,26 @@ static void test_torture_fields(void)
 	g_assert_false(sip_pl_isset(m->from.tag));
 	sip_msg_unref(m);
 
+	/* 3.2.1: a bare magic cookie as branch parses; the transaction
+	 * layer decides what to do with it */
+	m = parse_ok("rfc4475/3.2.1-badbranch.dat");
+	assert_pl(m->via[0].branch, "z9hG4bK");
+	sip_msg_unref(m);
+
+	/* 3.1.2.15 with the final CRLF some copies add: still a bad From */
+	{
+		GBytes *b = load("rfc4475/variants/3.1.2.15-baddn.with-final-CRLF.dat");
+		gsize len;
+		const char *p = g_bytes_get_data(b, &len);
+		sip_parse_err e;
+
+		m = NULL;
+		g_assert_cmpint(sip_msg_parse(p, len, &m, &e), ==, EINVAL);
+		g_assert_cmpuint(e.status, ==, 400);
+		g_assert_cmpstr(e.reason, ==, "Bad From header");
+		g_bytes_unref(b);
+	}
+
 	/* 3.3.11: Max-Forwards 0 */
 	m = parse_ok("rfc4475/3.3.11-zeromf.dat");
 	g_assert_cmpint(m->max_forwards, ==, 0);
