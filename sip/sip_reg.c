@@ -340,6 +340,8 @@ int sip_reg_apply(sip_reg *r, const char *aor, const sip_reg_request *req, uint6
 		if (e > (int64_t)r->o.max_expires)
 			e = r->o.max_expires;
 		exp[i] = (uint64_t)e;
+		if (c->reg_id >= 0 && c->instance.p && c->instance.l)
+			out->outbound = true;
 		binding *b = find_binding(r, u, c);
 		if (b && out_of_order(b, req))
 			return fail(out, &r->st.rejected_order, EALREADY, "Out of order CSeq");

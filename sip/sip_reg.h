@@ -82,6 +82,8 @@ typedef struct {
 typedef struct {
 	unsigned added, refreshed, removed, replaced;
 	unsigned min_expires;      /* for the 423's Min-Expires header */
+	bool outbound;             /* a contact had +sip.instance and reg-id: the 200 OK
+				    * carries "Require: outbound" (RFC 5626 §6) */
 	const char *reason;        /* reason phrase for a failure, else NULL */
 } sip_reg_outcome;
 

@@ -69,6 +69,7 @@ static void test_add_refresh(void)
 	sip_reg_outcome out;
 	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 1000, &out), ==, 0);
 	g_assert_cmpuint(out.added, ==, 2);
+	g_assert_false(out.outbound);
 	g_assert_cmpuint(count(r, "alice", 1000), ==, 2);
 	g_assert_cmpuint(count(r, "bob", 1000), ==, 0);
 
@@ -270,6 +271,7 @@ static void test_instance_reg_id(void)
 	req.flow = FLOW(1);
 	sip_reg_outcome out;
 	g_assert_cmpint(sip_reg_apply(r, "alice", &req, 0, &out), ==, 0);
+	g_assert_true(out.outbound);
 	g_assert_cmpint(flow_refs[1], ==, 1);
 
 	GString *h = g_string_new(NULL);
