@@ -108,6 +108,25 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 	size_t n = g_strv_length(names);
 	sip_stack_user *users = g_new0(sip_stack_user, n + 1);
 	char **sections = g_new0(char *, n + 1);
+	char **tnames = jn_config_instances(cfg, "trunk");
+	size_t nt = g_strv_length(tnames), nreg = 0;
+	sip_outreg_opts *trunks = g_new0(sip_outreg_opts, nt + 1);
+	char **tsections = g_new0(char *, nt + 1);
+	for (size_t i = 0; i < nt; i++) {
+		tsections[i] = g_strconcat("trunk:", tnames[i], NULL);
+		if (!jn_config_bool(cfg, tsections[i], "register"))
+			continue;
+		const char *tp = jn_config_str(cfg, tsections[i], "transport");
+		trunks[nreg++] = (sip_outreg_opts){
+			.name = tnames[i], .host = jn_config_str(cfg, tsections[i], "host"),
+			.port = (uint16_t)jn_config_int(cfg, tsections[i], "port"),
+			.transport = !strcmp(tp, "tcp") ? SIP_TP_TCP : !strcmp(tp, "tls") ? SIP_TP_TLS : SIP_TP_UDP,
+			.username = jn_config_str(cfg, tsections[i], "username"),
+			.password = jn_config_str(cfg, tsections[i], "password"),
+			.domain = jn_config_str(cfg, tsections[i], "from_domain"),
+			.expires = (unsigned)jn_config_int(cfg, tsections[i], "expires"),
+		};
+	}
 	for (size_t i = 0; i < n; i++) {
 		sections[i] = g_strconcat("user:", names[i], NULL);
 		users[i].name = names[i];
@@ -136,9 +155,14 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 		.max_message = (size_t)jn_config_int(cfg, "sip", "max_message_size"),
 		.max_connections = (unsigned)jn_config_int(cfg, "sip", "max_connections"),
 		.tcp_idle_timeout_s = (unsigned)jn_config_int(cfg, "sip", "tcp_idle_timeout"),
-		.users = users, .n_users = n,
+		.users = users, .n_users = n, .trunks = trunks, .n_trunks = nreg,
 	};
 	sip_stack *s = sip_stack_new(&so, err);
+	for (size_t i = 0; i < nt; i++)
+		g_free(tsections[i]);
+	g_free(tsections);
+	g_free(trunks);
+	g_strfreev(tnames);
 	for (size_t i = 0; i < n; i++)
 		g_free(sections[i]);
 	g_free(sections);

@@ -33,6 +33,7 @@ struct sip_stack {
 	void *invite_user, *dialog_user, *cancel_user;
 	sip_stack_stats st;
 	sip_buf out;       /* scratch for building */
+	GHashTable *outregs; /* trunk name -> sip_outreg */
 };
 
 /* What the stack keeps with a server transaction. */
@@ -614,7 +615,7 @@ static int make_ack(void *user, const char *req, size_t req_len, const char *res
 }
 
 int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
-			   sip_req_opts *req, sip_tx_response_fn cb, void *user)
+			   sip_req_opts *req, sip_tx_response_fn cb, void *user, sip_tx **txp)
 {
 	sip_transport *tp = flow && sip_flow_transport(flow) ? sip_flow_transport(flow) : sip_stack_transport(s, kind);
 	if (!tp)
@@ -641,6 +642,8 @@ int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const
 	sip_tx_dest d = { .tp = tp, .flow = flow, .addr = *to };
 	sip_tx *tx = sip_tx_client_new(s->txl, key, cm == SIP_METHOD_INVITE, &d, s->out.p, s->out.len, cb, user);
 	g_free(key);
+	if (txp)
+		*txp = tx;
 	return tx ? 0 : ECONNREFUSED;
 }
 
@@ -729,6 +732,9 @@ sip_stack *sip_stack_new(const sip_stack_opts *o, char **err)
 		s->tp[SIP_TP_WS] = sip_ws_new(&tpo, false);
 	}
 	s->expire_timer = g_timeout_add_seconds(5, expire_tick, s);
+	s->outregs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sip_outreg_free);
+	for (size_t i = 0; i < o->n_trunks; i++)
+		g_hash_table_replace(s->outregs, g_strdup(o->trunks[i].name), sip_outreg_new(s, &o->trunks[i]));
 	return s;
 fail:
 	sip_stack_free(s);
@@ -741,6 +747,8 @@ void sip_stack_free(sip_stack *s)
 		return;
 	if (s->expire_timer)
 		g_source_remove(s->expire_timer);
+	if (s->outregs)
+		g_hash_table_unref(s->outregs); /* before the transactions they wait on */
 	/* Transactions first (they hold flows and send on transports). */
 	sip_tx_layer_free(s->txl);
 	for (int k = 0; k < SIP_TP_COUNT; k++) {
@@ -782,6 +790,11 @@ void sip_stack_on_cancel(sip_stack *s, sip_stack_request_fn fn, void *user)
 struct lws_protocols sip_stack_ws_protocol(sip_stack *s)
 {
 	return sip_ws_protocol(s->tp[SIP_TP_WS]);
+}
+
+sip_outreg *sip_stack_outreg(sip_stack *s, const char *name)
+{
+	return g_hash_table_lookup(s->outregs, name);
 }
 
 sip_reg *sip_stack_registrar(sip_stack *s)

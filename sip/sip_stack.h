@@ -22,6 +22,7 @@
 #include "sip/sip_build.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_reg.h"
+#include "sip/sip_stack_outreg.h"
 #include "sip/sip_transport.h"
 #include "sip/sip_tx.h"
 
@@ -55,6 +56,8 @@ typedef struct {
 	unsigned tcp_idle_timeout_s;
 	const sip_stack_user *users;
 	size_t n_users;
+	const sip_outreg_opts *trunks; /* outbound registrations, started at once */
+	size_t n_trunks;
 	sip_clock clock;            /* zeroed = GLib timers */
 } sip_stack_opts;
 
@@ -100,9 +103,11 @@ const sip_msg *sip_stack_tx_request(const sip_tx *tx);
 
 /* Sends a request in a new client transaction over transport kind (or over
  * flow when given) to `to`. The Via (transport, our address, a fresh
- * branch, rport) is filled in from the transport. cb gets the responses. */
+ * branch, rport) is filled in from the transport. cb gets the responses;
+ * *txp (may be NULL) the transaction: the caller that may go away before
+ * the final response calls sip_tx_detach() on it. 0 or errno. */
 int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
-			   sip_req_opts *req, sip_tx_response_fn cb, void *user);
+			   sip_req_opts *req, sip_tx_response_fn cb, void *user, sip_tx **txp);
 
 /* Handles one message as if from->tp had delivered it (tests, fuzzing,
  * and transports that live outside the stack). */
@@ -110,6 +115,8 @@ void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, siz
 
 /* The "sip" lws_protocols entry (only when opts.ws was set). */
 struct lws_protocols sip_stack_ws_protocol(sip_stack *s);
+/* The outbound registration of trunk name (as given in opts), or NULL. */
+sip_outreg *sip_stack_outreg(sip_stack *s, const char *name);
 /* The registrar's binding store (read it for lookups and listings). */
 sip_reg *sip_stack_registrar(sip_stack *s);
 /* The transport of a kind, NULL when not listening. */

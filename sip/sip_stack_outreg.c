@@ -1,0 +1,246 @@
+#include "sip/sip_stack_outreg.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "sip/sip_auth.h"
+#include "sip/sip_stack.h"
+
+#define JN_LOG_TAG "sip"
+#include "util/log.h"
+
+#define RETRY_MIN_S 30
+#define RETRY_MAX_S 600
+
+struct sip_outreg {
+	sip_stack *s;
+	sip_outreg_opts o;
+	char *name, *host, *username, *password, *domain;
+	jn_addr to;
+	bool addr_ok;
+	char *aor, *from, *to_hdr, *call_id, *contact_uri, *contact;
+	uint32_t cseq;
+	unsigned asked, granted, retry_s;
+	sip_outreg_state state;
+	int last_status;
+	bool answered;        /* this REGISTER already carries credentials */
+	char *auth_line;      /* "Authorization: ...\r\n" for the resend */
+	sip_tx *tx;
+	guint timer;
+};
+
+static const char *const state_names[] = { "registering", "registered", "failed" };
+
+const char *sip_outreg_state_name(sip_outreg_state st)
+{
+	return st <= SIP_OUTREG_FAILED ? state_names[st] : "?";
+}
+
+static void send_register(sip_outreg *r);
+
+static void set_state(sip_outreg *r, sip_outreg_state st, int status)
+{
+	bool changed = r->state != st;
+	r->state = st;
+	r->last_status = status;
+	if (changed)
+		jn_info(NULL, "trunk %s: %s (%d)", r->name, sip_outreg_state_name(st), status);
+	if (r->o.on_state)
+		r->o.on_state(r->o.user, r, st, status);
+}
+
+static gboolean round_start(gpointer p);
+
+static void schedule(sip_outreg *r, unsigned secs)
+{
+	if (r->timer)
+		g_source_remove(r->timer);
+	r->timer = g_timeout_add_seconds(secs ? secs : 1, round_start, r);
+}
+
+static void fail(sip_outreg *r, int status)
+{
+	set_state(r, SIP_OUTREG_FAILED, status);
+	r->retry_s = r->retry_s ? MIN(r->retry_s * 2, RETRY_MAX_S) : RETRY_MIN_S;
+	schedule(r, r->retry_s);
+}
+
+/* Picks the challenge we can answer among every WWW-/Proxy-Authenticate. */
+static bool answer_challenge(sip_outreg *r, const sip_msg *m, bool proxy)
+{
+	sip_auth_hdr ch[8];
+	size_t n = 0;
+	sip_hdr_iter it;
+	sip_pl v;
+	sip_hdr_iter_init(&it, m, proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE, NULL, false);
+	while (n < G_N_ELEMENTS(ch) && sip_hdr_iter_next(&it, &v))
+		if (sip_auth_parse(v.p, v.l, &ch[n]) == 0)
+			n++;
+	int i = sip_auth_client_choose(ch, n);
+	if (i < 0)
+		return false;
+	char uri[300], buf[2048];
+	size_t len;
+	snprintf(uri, sizeof uri, "sip:%s", r->domain);
+	sip_auth_client_opts ao = { .username = r->username, .password = r->password,
+				    .method = "REGISTER", .uri = uri };
+	if (sip_auth_client_answer(&ch[i], &ao, buf, sizeof buf, &len) != 0)
+		return false;
+	g_free(r->auth_line);
+	r->auth_line = g_strdup_printf("%s: %.*s\r\n", proxy ? "Proxy-Authorization" : "Authorization",
+				       (int)len, buf);
+	return true;
+}
+
+/* Seconds the registrar granted: our Contact's expires, else Expires. */
+static unsigned granted_expiry(sip_outreg *r, const sip_msg *m)
+{
+	for (size_t i = 0; i < m->n_contact; i++) {
+		const sip_contact *c = &m->contact[i];
+		if (c->expires >= 0 && sip_pl_eq_str(c->addr.uri_pl, r->contact_uri))
+			return (unsigned)c->expires;
+	}
+	if (m->expires >= 0)
+		return (unsigned)m->expires;
+	return r->asked;
+}
+
+static void on_response(void *user, sip_tx *tx, int status, const char *data, size_t len)
+{
+	sip_outreg *r = user;
+	if (status < 200)
+		return;
+	sip_tx_detach(tx);
+	r->tx = NULL;
+	sip_msg *m = NULL;
+	if (data && sip_msg_parse(data, len, &m, NULL) != 0)
+		m = NULL;
+	if ((status == 401 || status == 407) && m && !r->answered && answer_challenge(r, m, status == 407)) {
+		r->answered = true;
+		sip_msg_unref(m);
+		send_register(r);
+		return;
+	}
+	if (status == 423 && m) {
+		const sip_hdr *h = sip_msg_hdr(m, SIP_HDR_MIN_EXPIRES, NULL);
+		uint32_t min;
+		if (h && sip_pl_u32(sip_pl_trim(h->value), &min) == 0 && min > r->asked) {
+			r->asked = min;
+			sip_msg_unref(m);
+			send_register(r);
+			return;
+		}
+	}
+	if (status >= 200 && status < 300 && m) {
+		r->granted = granted_expiry(r, m);
+		r->retry_s = 0;
+		set_state(r, SIP_OUTREG_REGISTERED, status);
+		/* Refresh ahead of expiry: 30 s early for long grants, halfway for short ones. */
+		schedule(r, r->granted > 60 ? r->granted - 30 : MAX(r->granted / 2, 1u));
+		sip_msg_unref(m);
+		return;
+	}
+	sip_msg_unref(m);
+	jn_warn(NULL, "trunk %s: REGISTER failed with %d", r->name, status);
+	fail(r, status);
+}
+
+static void send_register(sip_outreg *r)
+{
+	if (!r->addr_ok) {
+		fail(r, 0);
+		return;
+	}
+	if (r->state != SIP_OUTREG_REGISTERED)
+		set_state(r, SIP_OUTREG_REGISTERING, r->last_status);
+	char expires[64];
+	snprintf(expires, sizeof expires, "Expires: %u\r\n", r->asked);
+	char *extra = g_strconcat(expires, r->answered && r->auth_line ? r->auth_line : "", NULL);
+	char ruri[300];
+	snprintf(ruri, sizeof ruri, "sip:%s", r->domain);
+	sip_req_opts q = {
+		.method = SIP_METHOD_REGISTER, .ruri = ruri, .from = r->from, .to = r->to_hdr,
+		.call_id = r->call_id, .cseq = ++r->cseq, .contact = r->contact, .extra = extra,
+	};
+	int rc = sip_stack_send_request(r->s, r->o.transport, NULL, &r->to, &q, on_response, r, &r->tx);
+	g_free(extra);
+	if (rc != 0) {
+		jn_warn(NULL, "trunk %s: cannot send REGISTER: %s", r->name, strerror(rc));
+		fail(r, 503);
+	}
+}
+
+/* The refresh (or retry) round starts without credentials; a challenge
+ * gets one answer per round. */
+static gboolean round_start(gpointer p)
+{
+	sip_outreg *r = p;
+	r->timer = 0;
+	r->answered = false;
+	send_register(r);
+	return G_SOURCE_REMOVE;
+}
+
+sip_outreg *sip_outreg_new(sip_stack *s, const sip_outreg_opts *o)
+{
+	sip_outreg *r = g_new0(sip_outreg, 1);
+	r->s = s;
+	r->o = *o;
+	r->name = g_strdup(o->name ? o->name : "?");
+	r->host = g_strdup(o->host ? o->host : "");
+	r->username = g_strdup(o->username ? o->username : "");
+	r->password = g_strdup(o->password ? o->password : "");
+	r->domain = g_strdup(o->domain && *o->domain ? o->domain : r->host);
+	r->asked = o->expires ? o->expires : 600;
+	r->addr_ok = jn_addr_parse(r->host, o->port ? o->port : 5060, &r->to) == 0;
+	if (!r->addr_ok)
+		jn_warn(NULL, "trunk %s: host \"%s\" is not an IP address (DNS is not supported yet)", r->name, r->host);
+
+	sip_transport *tp = sip_stack_transport(s, o->transport);
+	char local[80] = "0.0.0.0:0";
+	if (tp)
+		jn_addr_str(&tp->local, local, sizeof local);
+	else
+		r->addr_ok = false;
+	char tag[17], cid[25];
+	sip_build_token(tag, 16);
+	sip_build_token(cid, 24);
+	r->aor = g_strdup_printf("sip:%s@%s", r->username, r->domain);
+	r->from = g_strdup_printf("<%s>;tag=%s", r->aor, tag);
+	r->to_hdr = g_strdup_printf("<%s>", r->aor);
+	r->call_id = g_strdup(cid);
+	r->contact_uri = g_strdup_printf("sip:%s@%s%s", r->username, local,
+					 o->transport == SIP_TP_TCP ? ";transport=tcp" : "");
+	r->contact = g_strdup_printf("<%s>", r->contact_uri);
+	r->state = SIP_OUTREG_REGISTERING;
+	r->timer = g_idle_add(round_start, r);
+	return r;
+}
+
+void sip_outreg_free(sip_outreg *r)
+{
+	if (!r)
+		return;
+	if (r->tx)
+		sip_tx_detach(r->tx);
+	if (r->timer)
+		g_source_remove(r->timer);
+	g_free(r->name);
+	g_free(r->host);
+	g_free(r->username);
+	g_free(r->password);
+	g_free(r->domain);
+	g_free(r->aor);
+	g_free(r->from);
+	g_free(r->to_hdr);
+	g_free(r->call_id);
+	g_free(r->contact_uri);
+	g_free(r->contact);
+	g_free(r->auth_line);
+	g_free(r);
+}
+
+sip_outreg_state sip_outreg_get_state(const sip_outreg *r) { return r->state; }
+int sip_outreg_last_status(const sip_outreg *r) { return r->last_status; }
+unsigned sip_outreg_granted(const sip_outreg *r) { return r->granted; }

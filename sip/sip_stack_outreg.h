@@ -1,0 +1,49 @@
+/* sip_outreg: outbound registration to a trunk (RFC 3261 §10.2): REGISTER
+ * with digest auth when challenged (401/407), refresh before the granted
+ * expiry, 423 handled by asking for Min-Expires, retry with backoff after a
+ * failure (30 s doubling to 10 min). The state is visible to the core
+ * through a callback and sip_outreg_get_state(). Trunk hosts are IP
+ * literals for now (no RFC 3263 DNS yet). */
+#ifndef SIP_STACK_OUTREG_H
+#define SIP_STACK_OUTREG_H
+
+#include <stdint.h>
+
+#include "sip/sip_transport.h"
+
+typedef struct sip_stack sip_stack;
+typedef struct sip_outreg sip_outreg;
+
+typedef enum {
+	SIP_OUTREG_REGISTERING = 0,
+	SIP_OUTREG_REGISTERED,
+	SIP_OUTREG_FAILED,      /* retrying after a backoff */
+} sip_outreg_state;
+
+typedef void (*sip_outreg_state_fn)(void *user, sip_outreg *r, sip_outreg_state st, int status);
+
+typedef struct {
+	const char *name;       /* the trunk's name, for logs */
+	const char *host;       /* IP literal */
+	uint16_t port;          /* 0 = 5060 */
+	sip_tp_kind transport;  /* UDP or TCP (TLS needs outbound TLS) */
+	const char *username;
+	const char *password;
+	const char *domain;     /* AOR host; NULL/"" = host */
+	unsigned expires;       /* asked for; 0 = 600 */
+	sip_outreg_state_fn on_state; /* may be NULL */
+	void *user;
+} sip_outreg_opts;
+
+/* Starts registering now. Never NULL; a bad host shows as FAILED. */
+sip_outreg *sip_outreg_new(sip_stack *s, const sip_outreg_opts *o);
+/* Stops (no un-REGISTER is sent) and frees. NULL is fine. */
+void sip_outreg_free(sip_outreg *r);
+sip_outreg_state sip_outreg_get_state(const sip_outreg *r);
+/* The last final status (0 before any; 408 timeout, 503 transport error). */
+int sip_outreg_last_status(const sip_outreg *r);
+/* Seconds granted by the registrar in the last 200 (0 if none). */
+unsigned sip_outreg_granted(const sip_outreg *r);
+const char *sip_outreg_state_name(sip_outreg_state st);
+
+#endif
