@@ -13,6 +13,7 @@ struct jn_config {
 	char *source;
 	GHashTable *lines;   /* "section\nkey" or "section" -> line number */
 	GPtrArray *sections; /* section names in file order */
+	GHashTable *values;  /* "section\nkey" -> trimmed value, owned, filled on first read */
 };
 
 static const char *const fixed_sections[] = {
@@ -351,6 +352,7 @@ static jn_config *config_new(const char *source)
 	cfg->source = g_strdup(source);
 	cfg->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	cfg->sections = g_ptr_array_new_with_free_func(g_free);
+	cfg->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return cfg;
 }
 
@@ -435,11 +437,13 @@ void jn_config_free(jn_config *cfg)
 	g_key_file_free(cfg->kf);
 	g_hash_table_destroy(cfg->lines);
 	g_ptr_array_free(cfg->sections, TRUE);
+	g_hash_table_destroy(cfg->values);
 	g_free(cfg->source);
 	g_free(cfg);
 }
 
-/* Values are interned per config so callers get stable const strings. */
+/* Values are cached in the config so callers get const strings that live as
+ * long as the config (a reload frees the old values with the old config). */
 static const char *value_of(const jn_config *cfg, const char *section, const char *key)
 {
 	const jn_cfg_key *k = find_key(section, key);
@@ -447,12 +451,20 @@ static const char *value_of(const jn_config *cfg, const char *section, const cha
 		g_critical("config: no key %s in [%s] in the schema", key, section);
 		return "";
 	}
+	char *id = line_key(section, key);
+	const char *cached = g_hash_table_lookup(cfg->values, id);
+	if (cached) {
+		g_free(id);
+		return cached;
+	}
 	char *v = g_key_file_get_string(cfg->kf, section, key, NULL);
-	if (!v)
+	if (!v) {
+		g_free(id);
 		return k->def;
-	const char *s = g_intern_string(g_strstrip(v));
-	g_free(v);
-	return s;
+	}
+	g_strstrip(v);
+	g_hash_table_insert(cfg->values, id, v);
+	return v;
 }
 
 const char *jn_config_str(const jn_config *cfg, const char *section, const char *key)
