@@ -203,10 +203,10 @@ static gboolean w_stats(gpointer data)
 	if (s->pc) {
 		rtc_pc_stats st;
 		rtc_pc_get_stats(s->pc, &st);
-		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "type", "stats",
+		json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "type", "stats",
 				      "call_id", s->call_id, "packets_in", (json_int_t)st.rtp_in,
 				      "packets_out", (json_int_t)st.rtp_out, "bytes_in", (json_int_t)st.bytes_in,
-				      "bytes_out", (json_int_t)st.bytes_out, "rtcp_in", (json_int_t)st.rtcp_in,
+				      "bytes_out", (json_int_t)st.bytes_out, "rtcp_in", (json_int_t)st.rtcp_in, "rtcp_out", (json_int_t)st.rtcp_out,
 				      "srtp_errors", (json_int_t)st.srtp_errors, "selected_pair", st.pair,
 				      "ice_state", st.ice_state, "dtls_state", st.dtls_state,
 				      "srtp_profile", st.srtp_profile, "codec", st.codec);

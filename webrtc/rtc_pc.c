@@ -26,6 +26,13 @@ struct rtc_pc {
 	GSource *tick;
 	gint64 created_us, last_rx_us;
 	rtc_pc_stats stats;
+	/* RTCP: reception statistics of the peer's stream, its last SR. */
+	rtp_rx_stats rx;
+	uint32_t clock_rate;
+	uint32_t lsr;	   /* middle 32 bits of the peer's last SR NTP time */
+	gint64 lsr_at_us;  /* when that SR arrived */
+	unsigned rr_tick;
+	uint8_t rtcp_tx[256 + RTC_SRTP_MAX_TRAILER];
 	/* answer inputs kept until gathering is done */
 	sdp_local local;
 	sdp_codec codecs[3];
@@ -62,6 +69,14 @@ static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 	}
 	pc->stats.rtp_in++;
 	pc->stats.bytes_in += len;
+	rtp_hdr h;
+	if (rtp_parse(buf, len, &h) == 0) {
+		if (!pc->rx.started || pc->rx.ssrc != h.ssrc)
+			rtp_rx_stats_init(&pc->rx, h.ssrc);
+		/* arrival in the RTP clock's units, for the jitter estimate */
+		uint32_t arrival = (uint32_t)(pc->last_rx_us * (gint64)pc->clock_rate / G_USEC_PER_SEC);
+		rtp_rx_stats_update(&pc->rx, h.seq, h.ts, arrival);
+	}
 	if (!pc->o.echo)
 		return;
 	/* Our own SSRC (announced in the answer): the browser then maps the
@@ -82,9 +97,15 @@ static void on_rtcp(rtc_pc *pc, uint8_t *buf, size_t len)
 	rtcp_iter it;
 	rtcp_pkt p;
 	rtcp_iter_init(&it, buf, len);
-	while (rtcp_iter_next(&it, &p) == 0)
-		if (p.pt == RTCP_BYE)
+	while (rtcp_iter_next(&it, &p) == 0) {
+		rtcp_report r;
+		if (p.pt == RTCP_BYE) {
 			jn_debug(pc->id, "RTCP BYE from the peer");
+		} else if (p.pt == RTCP_SR && rtcp_report_parse(&p, &r) == 0 && r.has_sender_info) {
+			pc->lsr = (uint32_t)(r.ntp >> 16);
+			pc->lsr_at_us = pc->last_rx_us;
+		}
+	}
 	pc->stats.rtcp_in++;
 }
 
@@ -206,6 +227,46 @@ static void on_ice_state(void *user, rtc_ice_state st)
 		rtc_pc_close(pc, pc->st == RTC_PC_CONNECTED ? "ICE consent lost" : "ICE failed");
 }
 
+/* A receiver report (one block for the peer's stream, with LSR/DLSR so it
+ * can measure round-trip time) plus SDES CNAME, as RFC 3550 wants in every
+ * compound packet. Sent every 5 s while connected. */
+static void send_rr(rtc_pc *pc, gint64 now)
+{
+	uint8_t *b = pc->rtcp_tx;
+	rtcp_report_block blk;
+	unsigned n = 0;
+	if (pc->rx.started) {
+		rtp_rx_stats_report(&pc->rx, &blk);
+		if (pc->lsr_at_us) {
+			blk.lsr = pc->lsr;
+			blk.dlsr = (uint32_t)((now - pc->lsr_at_us) * 65536 / G_USEC_PER_SEC);
+		}
+		n = 1;
+	}
+	size_t len = rtcp_write_rr(b, 256, pc->ssrc, &blk, n);
+	static const char cname[] = "junction";
+	size_t sdes = 4 + 4 + 2 + sizeof cname - 1 + 1; /* header, ssrc, item, END */
+	size_t padded = (sdes + 3) & ~(size_t)3;
+	if (!len || len + padded > 256)
+		return;
+	uint8_t *d = b + len;
+	memset(d, 0, padded);
+	d[0] = 0x81;
+	d[1] = RTCP_SDES;
+	d[2] = 0;
+	d[3] = (uint8_t)(padded / 4 - 1);
+	d[4] = (uint8_t)(pc->ssrc >> 24);
+	d[5] = (uint8_t)(pc->ssrc >> 16);
+	d[6] = (uint8_t)(pc->ssrc >> 8);
+	d[7] = (uint8_t)pc->ssrc;
+	d[8] = RTCP_SDES_CNAME;
+	d[9] = sizeof cname - 1;
+	memcpy(d + 10, cname, sizeof cname - 1);
+	len += padded;
+	if (rtc_srtp_protect_rtcp(pc->srtp, b, sizeof pc->rtcp_tx, &len) == 0 && rtc_ice_send(pc->ice, b, len) == 0)
+		pc->stats.rtcp_out++;
+}
+
 static gboolean on_tick(gpointer data)
 {
 	rtc_pc *pc = data;
@@ -213,6 +274,8 @@ static gboolean on_tick(gpointer data)
 	gint64 limit = (gint64)(pc->o.consent_timeout ? pc->o.consent_timeout : 30) * G_USEC_PER_SEC;
 	if (pc->st == RTC_PC_CONNECTED && now - pc->last_rx_us > limit)
 		rtc_pc_close(pc, "consent expired: nothing from the peer");
+	else if (pc->st == RTC_PC_CONNECTED && ++pc->rr_tick % 5 == 0)
+		send_rr(pc, now);
 	else if (pc->st == RTC_PC_CONNECTING && now - pc->created_us > limit)
 		rtc_pc_close(pc, "ICE/DTLS did not connect in time");
 	return G_SOURCE_CONTINUE;
@@ -283,6 +346,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 		FAIL(EBADMSG, "offer lacks a=fingerprint or ICE credentials");
 	g_snprintf(pc->codec, sizeof pc->codec, "%.*s/%u", (int)MIN(nm->codec.l, 16), nm->codec.p, nm->rate);
 	pc->dtls_client = nm->local_setup == SDP_SETUP_ACTIVE;
+	pc->clock_rate = nm->rate ? nm->rate : 8000;
 
 	char *hash = sdp_str_dup(m->fingerprint.hash);
 	rtc_dtls_opts dopts = {

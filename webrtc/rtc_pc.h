@@ -11,7 +11,8 @@
  *
  * Echo mode (the built-in "echo" target) sends every RTP packet it
  * receives back under our own SSRC. RTCP from the peer is authenticated
- * and walked (SR/RR counted).
+ * and walked (its SR noted); every 5 s we send a receiver report on the
+ * peer's stream (loss, jitter, LSR/DLSR) with an SDES CNAME.
  *
  * Consent: if nothing arrives from the peer for consent_timeout seconds
  * (media, RTCP or DTLS; a live browser sends RTCP at least every few

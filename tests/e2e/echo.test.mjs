@@ -86,6 +86,7 @@ const pageSetup = () => {
       if (s.type === 'transport') { out.dtlsState = s.dtlsState; out.srtpCipher = s.srtpCipher; out.iceState = s.iceState; }
       if (s.type === 'outbound-rtp' && s.kind === 'audio') out.sent = s.packetsSent;
       if (s.type === 'inbound-rtp' && s.kind === 'audio') { out.received = s.packetsReceived; out.lost = s.packetsLost; }
+      if (s.type === 'remote-inbound-rtp' && s.kind === 'audio') { out.rtt = s.roundTripTime; out.remoteLoss = s.fractionLost; }
     });
     return out;
   };
@@ -117,7 +118,7 @@ async function call(page, ch, { mungeFingerprint = false } = {}) {
   return ans;
 }
 
-plan(19);
+plan(20);
 let jn, browser, browser2;
 try {
   jn = await startJunction(conf, { httpPort: HTTP });
@@ -153,11 +154,14 @@ try {
   const ra = analyse(remote.samples, remote.rate), la = analyse(local.samples, local.rate);
   ok(Math.abs(ra.freq - 440) <= 10, `echoed audio peaks at ${ra.freq} Hz (440 sent)`, ra);
   ok(la.rms > 0 && Math.abs(ra.rms - la.rms) <= 0.2 * la.rms, `echo level ${ra.rms.toFixed(3)} vs sent ${la.rms.toFixed(3)} (within 20%)`);
+  const c = await page.evaluate(() => jnStats());
+  ok(typeof c.rtt === 'number' && c.rtt >= 0 && c.rtt < 1 && c.remoteLoss === 0,
+     `browser took our RTCP receiver report (RTT ${c.rtt} s, loss ${c.remoteLoss})`, c);
   ch.send({ type: 'stats' });
   const sst = await ch.next(m => m.type === 'stats', 3000);
-  ok(sst && sst.call_id === ans.call_id && sst.packets_in > 300 && sst.packets_out >= sst.packets_in - 5 &&
+  ok(sst && sst.call_id === ans.call_id && sst.packets_in > 300 && sst.packets_out >= sst.packets_in - 5 && sst.rtcp_in > 0 && sst.rtcp_out > 0 &&
      sst.srtp_profile === 'AEAD_AES_128_GCM' && sst.dtls_state === 'connected' && /127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+/.test(sst.selected_pair),
-     `server stats: ${sst && sst.packets_in} in, ${sst && sst.packets_out} out, ${sst && sst.selected_pair}`, sst);
+     `server stats: ${sst && sst.packets_in} in, ${sst && sst.packets_out} out, RTCP ${sst && sst.rtcp_in} in ${sst && sst.rtcp_out} out, ${sst && sst.selected_pair}`, sst);
   ch.send({ type: 'hangup' });
   await sleep(500);
   ok(/call ended/.test(junctionLog()), 'hangup ends the call on the server');
