@@ -354,6 +354,78 @@ static void test_transcode_8k(void)
 	run_transcode(0); /* auto: opus decodes straight to 8 kHz */
 }
 
+/* Any pair of codecs: a 1 kHz tone each way comes out at 1 kHz. */
+static void run_pair(const char *c0, uint8_t pt0, const char *c1, uint8_t pt1)
+{
+	media_bridge_leg l[2] = { pcmu_leg, pcmu_leg };
+	l[0].codec = c0;
+	l[0].pt = pt0;
+	l[0].clock_rate = 0;
+	l[0].ptime_ms = 20;
+	l[1].codec = c1;
+	l[1].pt = pt1;
+	l[1].clock_rate = 0;
+	l[1].ptime_ms = 20;
+	media_bridge *br;
+	g_assert_cmpint(media_bridge_create(&l[0], &l[1], &br), ==, 0);
+	g_assert_false(media_bridge_is_relay(br));
+	media_codec *src[2], *dst[2];
+	for (int i = 0; i < 2; i++) {
+		media_codec_opts o = { .name = l[i].codec };
+		g_assert_cmpint(media_codec_create(&o, &src[i]), ==, 0);
+		g_assert_cmpint(media_codec_create(&o, &dst[i]), ==, 0);
+	}
+	int16_t *got[2];
+	unsigned n[2] = { 0, 0 };
+	double ph[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++)
+		got[i] = g_new0(int16_t, 48000 * 2);
+	uint8_t pkt[1500], pl[1500];
+	int16_t pcm[960];
+	media_bridge_out out;
+	for (unsigned f = 0; f < 75; f++) {
+		uint64_t t = 1000000 + f * 20000ull;
+		for (int i = 0; i < 2; i++) {
+			unsigned fs = media_codec_frame_samples(src[i]);
+			size_t len;
+			sig_tone(pcm, fs, media_codec_pcm_rate(src[i]), 1000, 10000, &ph[i]);
+			g_assert_cmpint(media_codec_encode(src[i], pcm, fs, pl, sizeof pl, &len), ==, 0);
+			size_t k = make_pkt(pkt, l[i].pt, false, (uint16_t)f, media_codec_ticks(src[i], fs) * f,
+					    7, pl, len);
+			g_assert_cmpint(media_bridge_push(br, i, pkt, k, t, &out), ==, 0);
+		}
+		media_bridge_tick(br, t, &out);
+		for (unsigned k = 0; k < out.count; k++) {
+			int to = out.pkt[k].leg;
+			rtp_hdr h;
+			unsigned m;
+			g_assert_cmpint(rtp_parse(out.pkt[k].data, out.pkt[k].len, &h), ==, 0);
+			g_assert_cmpuint(h.pt, ==, l[to].pt);
+			unsigned cap = 48000 * 2 - n[to];
+			g_assert_cmpint(media_codec_decode(dst[to], h.payload, h.payload_len, got[to] + n[to], cap, &m), ==, 0);
+			n[to] += m;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		unsigned rate = media_codec_pcm_rate(dst[i]);
+		g_assert_cmpuint(n[i], >=, rate); /* >= 1 s of 1.5 s */
+		double f = sig_zc_freq(got[i] + n[i] / 2, n[i] / 2, rate);
+		g_test_message("%s -> %s: %.2f Hz", l[1 - i].codec, l[i].codec, f);
+		g_assert_cmpfloat(fabs(f - 1000), <, 5);
+		g_free(got[i]);
+		media_codec_free(src[i]);
+		media_codec_free(dst[i]);
+	}
+	media_bridge_free(br);
+}
+
+static void test_pairs(void)
+{
+	run_pair("G722", 9, "opus", 111);
+	run_pair("PCMA", 8, "PCMU", 0);
+	run_pair("G722", 9, "PCMA", 8);
+}
+
 /* Sends one key press from leg `from` (te clock `clock`), collects what the
  * other leg gets and the digits reported. */
 static void press(media_bridge *br, int from, char key, unsigned clock, uint32_t ts, uint16_t *seq,
@@ -619,6 +691,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/bridge/relay-source-change", test_relay_source_change);
 	g_test_add_func("/media/bridge/transcode-opus48k-pcmu", test_transcode_48k);
 	g_test_add_func("/media/bridge/transcode-opus8k-pcmu", test_transcode_8k);
+	g_test_add_func("/media/bridge/codec-pairs", test_pairs);
 	g_test_add_func("/media/bridge/dtmf", test_dtmf_both_ways);
 	g_test_add_func("/media/bridge/stats-loss", test_stats_loss);
 	g_test_add_func("/media/bridge/gap", test_gap);
