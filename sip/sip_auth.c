@@ -637,22 +637,40 @@ static int emit(GString *g, char *buf, size_t cap, size_t *len)
 	return rc;
 }
 
-int sip_auth_server_challenge(sip_auth_server *s, unsigned i, bool stale, uint64_t now,
-			      char *buf, size_t cap, size_t *len)
+static void put_challenge(sip_auth_server *s, GString *g, sip_auth_alg alg, const char *nonce, bool stale)
 {
-	if (i >= s->n_order)
-		return ENOENT;
-	sip_auth_alg alg = s->order[i];
-	char nonce[NONCE_HEX + 1];
-	if (!make_nonce(s, now, nonce))
-		return EIO;
-	GString *g = g_string_sized_new(256);
 	g_string_append(g, "Digest realm=");
 	put_quoted(g, s->realm);
 	g_string_append_printf(g, ", nonce=\"%s\", algorithm=%s, qop=\"auth\"", nonce, alg_names[alg]);
 	if (stale)
 		g_string_append(g, ", stale=true");
+}
+
+int sip_auth_server_challenge(sip_auth_server *s, unsigned i, bool stale, uint64_t now,
+			      char *buf, size_t cap, size_t *len)
+{
+	if (i >= s->n_order)
+		return ENOENT;
+	char nonce[NONCE_HEX + 1];
+	if (!make_nonce(s, now, nonce))
+		return EIO;
+	GString *g = g_string_sized_new(256);
+	put_challenge(s, g, s->order[i], nonce, stale);
 	return emit(g, buf, cap, len);
+}
+
+int sip_auth_server_challenge_headers(sip_auth_server *s, bool proxy, bool stale, uint64_t now,
+				      GString *out)
+{
+	char nonce[NONCE_HEX + 1];
+	if (!make_nonce(s, now, nonce))
+		return EIO;
+	for (unsigned i = 0; i < s->n_order; i++) {
+		g_string_append(out, proxy ? "Proxy-Authenticate: " : "WWW-Authenticate: ");
+		put_challenge(s, out, s->order[i], nonce, stale);
+		g_string_append(out, "\r\n");
+	}
+	return 0;
 }
 
 /* Checks a nonce's form and MAC; fills its timestamp and MAC bytes. */

@@ -12,6 +12,7 @@
 #ifndef SIP_AUTH_H
 #define SIP_AUTH_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,6 +137,12 @@ unsigned sip_auth_server_challenge_count(const sip_auth_server *s);
  * too small (512 bytes plus the realm always fits). *len gets the length. */
 int sip_auth_server_challenge(sip_auth_server *s, unsigned i, bool stale, uint64_t now,
 			      char *buf, size_t cap, size_t *len);
+
+/* Appends every challenge as a header line ("WWW-Authenticate: ...\r\n",
+ * or Proxy-Authenticate when proxy is true), all with one fresh nonce: one
+ * nonce-count entry per 401/407 however many algorithms. 0 or EIO. */
+int sip_auth_server_challenge_headers(sip_auth_server *s, bool proxy, bool stale, uint64_t now,
+				      GString *out);
 
 /* Verifies one Authorization/Proxy-Authorization value for a request.
  * method and ruri are the request's (ruri NULL: the credential's uri is not

@@ -212,6 +212,41 @@ static void test_challenge(void)
 
 	g_assert_cmpint(sip_auth_server_challenge(s, 2, false, 1000, buf, sizeof buf, &len), ==, ENOENT);
 	g_assert_cmpint(sip_auth_server_challenge(s, 0, false, 1000, buf, 20, &len), ==, ENOSPC);
+
+	/* All challenges as header lines, one shared nonce; either answers. */
+	GString *hl = g_string_new("X: 1\r\n");
+	g_assert_cmpint(sip_auth_server_challenge_headers(s, false, true, 1000, hl), ==, 0);
+	char **lines = g_strsplit(hl->str, "\r\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 4); /* X, two challenges, "" */
+	g_assert_true(g_str_has_prefix(lines[1], "WWW-Authenticate: Digest realm=\"" REALM "\""));
+	g_assert_true(g_str_has_prefix(lines[2], "WWW-Authenticate: Digest "));
+	g_assert_nonnull(strstr(lines[1], "algorithm=SHA-256"));
+	g_assert_nonnull(strstr(lines[2], "algorithm=MD5"));
+	g_assert_nonnull(strstr(lines[2], "stale=true"));
+	sip_auth_hdr c1, c2;
+	const char *v1 = lines[1] + strlen("WWW-Authenticate: "), *v2 = lines[2] + strlen("WWW-Authenticate: ");
+	g_assert_cmpint(sip_auth_parse(v1, strlen(v1), &c1), ==, 0);
+	g_assert_cmpint(sip_auth_parse(v2, strlen(v2), &c2), ==, 0);
+	g_assert_true(sip_pl_isset(c1.nonce) && c1.nonce.l == c2.nonce.l &&
+		      memcmp(c1.nonce.p, c2.nonce.p, c1.nonce.l) == 0);
+	sip_auth_client_opts co = { .username = "alice", .password = "wonderland", .method = "REGISTER",
+				    .uri = "sip:" REALM, .nc = 1 };
+	char cred2[1024];
+	g_assert_cmpint(sip_auth_client_answer(&c2, &co, cred2, sizeof cred2, &len), ==, 0);
+	g_assert_cmpint(verify(s, cred2, 1001), ==, SIP_AUTH_OK);
+	/* The same nonce through the other algorithm keeps counting. */
+	g_assert_cmpint(sip_auth_client_answer(&c1, &co, cred2, sizeof cred2, &len), ==, 0);
+	g_assert_cmpint(verify(s, cred2, 1001), ==, SIP_AUTH_REPLAY);
+	co.nc = 2;
+	g_assert_cmpint(sip_auth_client_answer(&c1, &co, cred2, sizeof cred2, &len), ==, 0);
+	g_assert_cmpint(verify(s, cred2, 1001), ==, SIP_AUTH_OK);
+	g_strfreev(lines);
+	g_string_truncate(hl, 0);
+	g_assert_cmpint(sip_auth_server_challenge_headers(s, true, false, 1000, hl), ==, 0);
+	g_assert_true(g_str_has_prefix(hl->str, "Proxy-Authenticate: Digest "));
+	g_assert_null(strstr(hl->str, "stale"));
+	g_string_free(hl, TRUE);
+
 	sip_auth_server_free(s);
 
 	/* A caller's order: MD5 first (for clients that read one challenge),
