@@ -8,7 +8,7 @@
 
 #define JB_SLOTS 64		/* packets held at most (1.28 s of 20 ms) */
 #define JB_PAYLOAD_MAX 1280	/* largest payload kept (Opus 20 ms at 510 kb/s) */
-#define JB_FIFO_MAX (5760 * 2 + 960 * 2) /* 120 ms at 48 kHz stereo + a frame */
+#define JB_FIFO_MAX ((5760 + 2 * 960) * 2) /* 120 ms + 2 frames at 48 kHz stereo */
 #define JB_DELAY_WINDOW 128	/* transit samples kept for the percentile */
 #define JB_ADAPT_EVERY 5	/* frames between two stretch/shrink steps */
 #define JB_EMPTY_MS 300		/* concealing this long with nothing buffered: rebuffer */
@@ -358,16 +358,25 @@ void media_jb_get(media_jb *jb, int16_t *pcm)
 	bool over_cap = lvl > jb->max_ticks + jb->frame_ticks;
 	bool may_adapt = jb->since_adapt >= JB_ADAPT_EVERY;
 	if (over_cap || (may_adapt && avg > (int64_t)jb->target + jb->frame_ticks)) {
-		/* Shrink: decode on (keeping the decoder's state whole) and
-		 * throw one frame away. */
-		while (jb->fifo_len < jb->frame)
+		/* Shrink: decode on (keeping the decoder's state whole), and play
+		 * two frames' worth as one by cross-fading the first into the
+		 * second, so the skipped 20 ms leaves no click. */
+		while (jb->fifo_len < 2 * jb->frame)
 			if (!produce(jb))
 				break;
-		if (jb->fifo_len >= jb->frame) {
-			fifo_take(jb, NULL, jb->frame);
+		if (jb->fifo_len >= 2 * jb->frame) {
+			unsigned ch = jb->channels, n = jb->frame * ch;
+			const int16_t *a = jb->fifo, *b = jb->fifo + n;
+			for (unsigned i = 0; i < n; i++) {
+				int32_t w = (int32_t)(i / ch), f = (int32_t)jb->frame;
+				pcm[i] = (int16_t)((a[i] * (f - w) + b[i] * w) / f);
+			}
+			jb->out_ts = jb->play_ts - media_codec_ticks(jb->codec, jb->fifo_len);
+			fifo_take(jb, NULL, 2 * jb->frame);
 			jb->st.shrunk++;
 			jb->since_adapt = 0;
 			jb->level_avg_q4 -= (int64_t)jb->frame_ticks << 4;
+			return;
 		}
 	} else if (may_adapt && jb->count && avg + jb->frame_ticks < (int64_t)jb->target) {
 		/* Stretch: play a concealment frame without consuming audio. */
