@@ -34,6 +34,7 @@ struct sip_stack {
 	sip_stack_stats st;
 	sip_buf out;       /* scratch for building */
 	GHashTable *outregs; /* trunk name -> sip_outreg */
+	GHashTable *accepted; /* "Call-ID|CSeq|From-tag" -> INVITE sip_tx in Accepted */
 };
 
 /* What the stack keeps with a server transaction. */
@@ -42,12 +43,14 @@ typedef struct {
 	jn_addr src;       /* where it came from (received / rport) */
 	bool rport;
 	char to_tag[17];
+	char *ack_key;     /* set while the INVITE waits for the ACK of its 2xx */
 } srv_data;
 
 static void srv_data_free(gpointer p)
 {
 	srv_data *d = p;
 	sip_msg_unref(d->req);
+	g_free(d->ack_key);
 	g_free(d);
 }
 
@@ -163,9 +166,20 @@ static void patch_top_via(sip_buf *b, const sip_msg *req, const srv_data *d)
 
 /* --- responses ----------------------------------------------------------- */
 
+/* The ACK of a 2xx has its own branch (§13.2.2.4): it finds its INVITE by
+ * Call-ID, CSeq number and From tag. */
+static char *ack_key(const sip_msg *m)
+{
+	return g_strdup_printf("%.*s|%u|%.*s", (int)m->call_id.l, m->call_id.p, m->cseq.num,
+			       (int)m->from.tag.l, m->from.tag.p);
+}
+
 static void tx_event(void *user, sip_tx *tx, sip_tx_event ev)
 {
 	sip_stack *s = user;
+	srv_data *d = sip_tx_get_data(tx);
+	if (ev == SIP_TX_EV_TERMINATED && d && d->ack_key && g_hash_table_lookup(s->accepted, d->ack_key) == tx)
+		g_hash_table_remove(s->accepted, d->ack_key);
 	if (ev == SIP_TX_EV_TRANSPORT_ERROR)
 		s->st.send_errors++;
 	else if (ev == SIP_TX_EV_TIMEOUT)
@@ -194,7 +208,15 @@ int sip_stack_respond(sip_stack *s, sip_tx *tx, uint16_t code, const char *reaso
 		patch_top_via(&s->out, d->req, d);
 	if (rc != 0 || s->out.err)
 		return rc ? rc : s->out.err;
-	return sip_tx_respond(tx, code, s->out.p, s->out.len);
+	/* A non-INVITE (or failed) transaction may be freed by the respond
+	 * below; a 2xx'd INVITE stays in Accepted (Timer L). */
+	bool invite = sip_tx_is_invite(tx);
+	rc = sip_tx_respond(tx, code, s->out.p, s->out.len);
+	if (rc == 0 && invite && code >= 200 && code < 300 && !d->ack_key) {
+		d->ack_key = ack_key(d->req);
+		g_hash_table_replace(s->accepted, g_strdup(d->ack_key), tx);
+	}
+	return rc;
 }
 
 const sip_msg *sip_stack_tx_request(const sip_tx *tx)
@@ -422,7 +444,13 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 			s->st.absorbed++;
 			return;
 		}
-		/* An ACK for a 2xx belongs to a dialog: the core's. */
+		/* An ACK for a 2xx stops that 2xx's retransmissions, then goes
+		 * to the dialog: the core's. */
+		char *ak = ack_key(m);
+		sip_tx *acc = g_hash_table_lookup(s->accepted, ak);
+		g_free(ak);
+		if (acc)
+			sip_tx_server_acked(acc);
 		if (s->dialog_fn && sip_pl_isset(m->to.tag))
 			s->dialog_fn(s->dialog_user, s, NULL, m, from);
 		return;
@@ -732,6 +760,7 @@ sip_stack *sip_stack_new(const sip_stack_opts *o, char **err)
 		s->tp[SIP_TP_WS] = sip_ws_new(&tpo, false);
 	}
 	s->expire_timer = g_timeout_add_seconds(5, expire_tick, s);
+	s->accepted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->outregs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sip_outreg_free);
 	for (size_t i = 0; i < o->n_trunks; i++)
 		g_hash_table_replace(s->outregs, g_strdup(o->trunks[i].name), sip_outreg_new(s, &o->trunks[i]));
@@ -751,6 +780,8 @@ void sip_stack_free(sip_stack *s)
 		g_hash_table_unref(s->outregs); /* before the transactions they wait on */
 	/* Transactions first (they hold flows and send on transports). */
 	sip_tx_layer_free(s->txl);
+	if (s->accepted)
+		g_hash_table_unref(s->accepted);
 	for (int k = 0; k < SIP_TP_COUNT; k++) {
 		if (s->tp[k])
 			s->tp[k]->closed = NULL;

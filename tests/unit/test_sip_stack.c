@@ -263,6 +263,89 @@ static void test_invite_cancel(void)
 	fx_teardown(&fx);
 }
 
+/* Sends text as is (LF turned into CRLF), expecting no answer. */
+static void send_only(fixture *fx, const char *text)
+{
+	GString *m = g_string_new(NULL);
+	for (const char *p = text; *p; p++)
+		*p == '\n' ? g_string_append(m, "\r\n") : g_string_append_c(m, *p);
+	sendto(fx->fd, m->str, m->len, 0, (struct sockaddr *)&fx->to, sizeof fx->to);
+	g_string_free(m, TRUE);
+}
+
+/* Drops one waiting datagram if it is a resent 200 for k1; true if so. */
+static bool got_k1_resend(fixture *fx)
+{
+	char buf[2048];
+	ssize_t n = recv(fx->fd, buf, sizeof buf - 1, MSG_DONTWAIT | MSG_PEEK);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	if (!strstr(buf, "Call-ID: k1@test"))
+		return false;
+	recv(fx->fd, buf, sizeof buf, MSG_DONTWAIT);
+	return true;
+}
+
+/* ACKs the 2xx ok to INVITE id (a new branch; To with the tag of ok). */
+static void send_ack(fixture *fx, const char *ok, const char *id)
+{
+	const char *tag = strstr(ok, "\r\nTo: ");
+	g_assert_nonnull(tag);
+	char *to = g_strndup(tag + 2, (gsize)(strstr(tag + 2, "\r\n") - tag - 2));
+	char *ack = g_strdup_printf("ACK sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK%sack;rport\n"
+				    "Max-Forwards: 70\nFrom: <sip:alice@127.0.0.1>;tag=f1\n%s\nCall-ID: %s@test\n"
+				    "CSeq: 1 ACK\nContent-Length: 0\n\n", fx->port, id, to, id);
+	send_only(fx, ack);
+	g_free(ack);
+	g_free(to);
+}
+
+/* Over UDP a 2xx to INVITE is resent (T1, 2T1...) until its ACK, which has
+ * its own branch and is matched by Call-ID, CSeq and From tag. */
+static void test_2xx_ack(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	sip_stack_on_invite(fx.s, on_invite, &fx);
+	/* No ACK: the 200 comes again. */
+	char *a = send_req(&fx, "INVITE", "k1", NULL);
+	assert_status(a, "SIP/2.0 100 ");
+	g_free(a);
+	g_assert_cmpint(sip_stack_respond(fx.s, fx.invite, 200, NULL, NULL), ==, 0);
+	char *first = recv_reply(&fx);
+	assert_status(first, "SIP/2.0 200 ");
+	char *again = recv_reply(&fx);
+	g_assert_nonnull(again);
+	g_assert_cmpstr(first, ==, again);
+	send_ack(&fx, first, "k1");
+	g_free(first);
+	g_free(again);
+
+	/* ACK (new branch, To tag from the 200): no more 200s. */
+	a = send_req(&fx, "INVITE", "k2", NULL);
+	g_free(a);
+	g_assert_cmpint(sip_stack_respond(fx.s, fx.invite, 200, NULL, NULL), ==, 0);
+	first = recv_reply(&fx);
+	assert_status(first, "SIP/2.0 200 ");
+	send_ack(&fx, first, "k2");
+	/* Timer-driven resends would arrive at 0.5 s and 1.5 s: wait past both
+	 * (a k1 resend sent before its ACK arrived is drained first). */
+	for (int i = 0; i < 200; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(10000);
+	}
+	char buf[2048];
+	while ((got_k1_resend(&fx)))
+		;
+	ssize_t got = recv(fx.fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+	if (got > 0)
+		g_error("after the ACK: %.*s", (int)got, buf);
+	g_free(first);
+	fx_teardown(&fx);
+}
+
 /* Answers the 401 in reply with password pw; returns the Authorization line. */
 static char *answer(const char *reply, const char *pw)
 {
@@ -410,5 +493,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/register", test_register);
 	g_test_add_func("/sip_stack/port-in-use", test_port_in_use);
 	g_test_add_func("/sip_stack/tcp", test_tcp);
+	g_test_add_func("/sip_stack/2xx-ack", test_2xx_ack);
 	return g_test_run();
 }
