@@ -79,7 +79,7 @@ typedef struct {
 	char *text;
 } event;
 
-enum { EV_ANSWER, EV_CANDIDATE, EV_CONNECTED, EV_CLOSED, EV_FAILED, EV_STATS };
+enum { EV_ANSWER, EV_CANDIDATE, EV_CONNECTED, EV_CLOSED, EV_FAILED, EV_STATS, EV_REOFFER_FAILED };
 
 static void detach(sess *s);
 
@@ -99,6 +99,9 @@ static gboolean on_core_event(gpointer data)
 			break;
 		case EV_CONNECTED:
 			send_obj(cc, json_pack("{s:s,s:s,s:s}", "type", "state", "call_id", s->call_id, "state", "connected"));
+			break;
+		case EV_REOFFER_FAILED:
+			send_error(cc, "offer_failed", ev->text);
 			break;
 		case EV_STATS:
 			cc->send(cc->user, ev->text);
@@ -193,6 +196,24 @@ static gboolean w_candidate(gpointer data)
 		jn_debug(j->s->call_id, "remote candidate ignored");
 	sess_unref(j->s);
 	g_free(j->cand);
+	g_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+	sess *s;
+	sdp_session *offer;
+} offer_job;
+
+static gboolean w_offer(gpointer data)
+{
+	offer_job *j = data;
+	char *err = NULL;
+	if (j->s->pc && rtc_pc_update(j->s->pc, j->offer, &err))
+		post_event(j->s, EV_REOFFER_FAILED, err);
+	g_free(err);
+	sdp_unref(j->offer);
+	sess_unref(j->s);
 	g_free(j);
 	return G_SOURCE_REMOVE;
 }
@@ -321,6 +342,32 @@ static void on_hangup(jn_channel_conn *cc, json_t *msg)
 		detach(cc->call);
 }
 
+/* A new offer on the call (ICE restart, or any renegotiation). */
+static void on_offer(jn_channel_conn *cc, json_t *msg)
+{
+	json_t *jsdp = json_object_get(msg, "sdp");
+	if (!cc->call) {
+		send_error(cc, "no_call", "no call on this connection (start one with \"call\")");
+		return;
+	}
+	if (!json_is_string(jsdp)) {
+		send_error(cc, "missing_sdp", "\"sdp\" must be the offer's SDP text");
+		return;
+	}
+	sdp_session *offer = NULL;
+	sdp_error serr;
+	if (sdp_parse(json_string_value(jsdp), json_string_length(jsdp), &offer, &serr)) {
+		char *m = g_strdup_printf("line %u: %s", serr.line, serr.reason);
+		send_error(cc, "bad_sdp", m);
+		g_free(m);
+		return;
+	}
+	offer_job *j = g_new0(offer_job, 1);
+	j->s = sess_ref(cc->call);
+	j->offer = offer;
+	jn_worker_post(cc->call->wk, w_offer, j);
+}
+
 static void on_stats(jn_channel_conn *cc, json_t *msg)
 {
 	(void)msg;
@@ -340,6 +387,7 @@ static const struct {
 	{ "end-of-candidates", on_candidate },
 	{ "hangup", on_hangup },
 	{ "stats", on_stats },
+	{ "offer", on_offer },
 };
 
 void jn_channel_conn_recv(jn_channel_conn *cc, const char *msg, size_t len)

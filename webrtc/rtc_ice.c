@@ -229,6 +229,18 @@ int rtc_ice_send(rtc_ice *ice, const uint8_t *buf, size_t len)
 	return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf) == (gint)len ? 0 : EIO;
 }
 
+int rtc_ice_restart(rtc_ice *ice)
+{
+	if (!nice_agent_restart_stream(ice->agent, ice->stream))
+		return EIO;
+	g_free(ice->ufrag);
+	g_free(ice->pwd);
+	ice->ufrag = ice->pwd = NULL;
+	nice_agent_get_local_credentials(ice->agent, ice->stream, &ice->ufrag, &ice->pwd);
+	jn_info(ice->id, "ICE restart");
+	return 0;
+}
+
 rtc_ice_state rtc_ice_get_state(const rtc_ice *ice)
 {
 	return ice->st;

@@ -57,6 +57,10 @@ int rtc_ice_add_remote_candidate(rtc_ice *ice, const char *cand);
 void rtc_ice_remote_gathering_done(rtc_ice *ice);
 /* Sends one datagram on the selected pair. 0 or EIO (no pair yet). */
 int rtc_ice_send(rtc_ice *ice, const uint8_t *buf, size_t len);
+/* ICE restart (RFC 8445 §9): new local credentials, remote candidates
+ * dropped, checks start again; media keeps the old pair meanwhile. Call
+ * rtc_ice_set_remote_credentials and add candidates after. 0 or EIO. */
+int rtc_ice_restart(rtc_ice *ice);
 rtc_ice_state rtc_ice_get_state(const rtc_ice *ice);
 const char *rtc_ice_state_name(rtc_ice_state st);
 /* "127.0.0.1:20000 <-> 127.0.0.1:5555 (host/host)" or "" before. */

@@ -38,6 +38,8 @@ struct rtc_pc {
 	sdp_codec codecs[3];
 	char fingerprint[128];
 	char *msid;
+	char *remote_ufrag;
+	char answer_addr[64];
 };
 
 static const char *const opus_fmtp = "minptime=10;useinbandfec=1";
@@ -177,12 +179,12 @@ static void send_answer(rtc_pc *pc)
 	pc->local.n_candidates = pc->cands->len;
 	pc->local.end_of_candidates = true;
 	/* c= and m= carry the first candidate's address (RFC 8839 §4.2.1.2). */
-	char addr[64] = "";
+	char *addr = pc->answer_addr;
 	unsigned port = 9;
 	if (pc->cands->len) {
 		char **f = g_strsplit(g_ptr_array_index(pc->cands, 0), " ", 8);
-		if (g_strv_length(f) >= 6 && strlen(f[4]) < sizeof addr) {
-			g_strlcpy(addr, f[4], sizeof addr);
+		if (g_strv_length(f) >= 6 && strlen(f[4]) < sizeof pc->answer_addr) {
+			g_strlcpy(addr, f[4], sizeof pc->answer_addr);
 			port = (unsigned)g_ascii_strtoull(f[5], NULL, 10);
 		}
 		g_strfreev(f);
@@ -365,7 +367,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 
 	char *uf = sdp_str_dup(m->ice_ufrag), *pw = sdp_str_dup(m->ice_pwd);
 	rc = rtc_ice_set_remote_credentials(pc->ice, uf, pw);
-	g_free(uf);
+	pc->remote_ufrag = uf;
 	g_free(pw);
 	if (rc)
 		FAIL(EBADMSG, "bad ICE credentials");
@@ -413,8 +415,64 @@ void rtc_pc_free(rtc_pc *pc)
 	g_ptr_array_free(pc->cands, TRUE);
 	sdp_unref(pc->offer);
 	g_free(pc->msid);
+	g_free(pc->remote_ufrag);
 	g_free(pc->id);
 	g_free(pc);
+}
+
+/* A re-offer. The DTLS association stays (same fingerprint, same roles:
+ * we stay passive); only ICE may restart. Our candidates do not change on
+ * a restart (libnice keeps its sockets), so the answer is ready at once. */
+int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err)
+{
+	int rc = 0;
+	sdp_neg neg;
+	sdp_error serr;
+	if (pc->st == RTC_PC_CLOSED || !pc->answered)
+		FAIL(EAGAIN, "the connection is not ready for a new offer");
+	GString *probe = g_string_new(NULL);
+	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);
+	g_string_free(probe, TRUE);
+	if (rc)
+		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "offer not acceptable");
+	const sdp_media *m = &offer->media[neg.audio];
+	const sdp_media *old = &pc->offer->media[0];
+	for (size_t i = 0; i < pc->offer->n_media; i++)
+		if (pc->offer->media[i].type == SDP_MEDIA_AUDIO) {
+			old = &pc->offer->media[i];
+			break;
+		}
+	if (!m->fingerprint.present || m->fingerprint.len != old->fingerprint.len ||
+	    memcmp(m->fingerprint.bytes, old->fingerprint.bytes, m->fingerprint.len))
+		FAIL(ENOTSUP, "a new DTLS fingerprint needs a new call");
+	if (!m->ice_ufrag.l || !m->ice_pwd.l)
+		FAIL(EBADMSG, "offer lacks ICE credentials");
+	if (!sdp_str_eq(m->ice_ufrag, pc->remote_ufrag)) {
+		if (rtc_ice_restart(pc->ice))
+			FAIL(EIO, "ICE restart failed");
+		char *uf = sdp_str_dup(m->ice_ufrag), *pw = sdp_str_dup(m->ice_pwd);
+		rc = rtc_ice_set_remote_credentials(pc->ice, uf, pw);
+		g_free(pc->remote_ufrag);
+		pc->remote_ufrag = uf;
+		g_free(pw);
+		if (rc)
+			FAIL(EBADMSG, "bad ICE credentials");
+		pc->local.ice_ufrag = rtc_ice_local_ufrag(pc->ice);
+		pc->local.ice_pwd = rtc_ice_local_pwd(pc->ice);
+		for (size_t i = 0; i < m->n_cands; i++) {
+			char *c = g_strdup_printf("candidate:%.*s", (int)m->cands[i].line.l, m->cands[i].line.p);
+			rtc_ice_add_remote_candidate(pc->ice, c);
+			g_free(c);
+		}
+		if (m->end_of_candidates)
+			rtc_ice_remote_gathering_done(pc->ice);
+	}
+	sdp_unref(pc->offer);
+	pc->offer = sdp_ref(offer);
+	pc->local.sess_version++;
+	send_answer(pc);
+out:
+	return rc;
 }
 
 int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand)

@@ -69,6 +69,10 @@ typedef struct {
 int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err);
 /* Frees; no callbacks after this (sends a DTLS close_notify if connected). */
 void rtc_pc_free(rtc_pc *pc);
+/* A new offer on a live connection (renegotiation). Same DTLS identity
+ * required; new ICE credentials mean an ICE restart. The answer comes
+ * through opts.answer. 0, or an errno code with *err (g_free). */
+int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err);
 /* A trickled remote candidate ("candidate:..."); NULL = end of candidates. */
 int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand);
 /* Ends the connection (state CLOSED with reason). */

@@ -68,6 +68,19 @@ const pageSetup = () => {
     await pc.setLocalDescription(await pc.createOffer());
     return pc.localDescription.sdp;
   };
+  // ICE restart: a new gathered offer with fresh credentials.
+  window.jnRestartOffer = async () => {
+    jn.pc.restartIce();
+    const gathered = new Promise(r => { jn.pc.onicegatheringstatechange = () => jn.pc.iceGatheringState === 'complete' && r(); });
+    await jn.pc.setLocalDescription(await jn.pc.createOffer({ iceRestart: true }));
+    await Promise.race([gathered, new Promise(r => setTimeout(r, 3000))]);
+    return jn.pc.localDescription.sdp;
+  };
+  window.jnPair = async () => {
+    let id = null;
+    (await jn.pc.getStats()).forEach(s => { if (s.type === 'transport') id = s.selectedCandidatePairId; });
+    return id;
+  };
   window.jnTakeCandidates = () => jn.cands.splice(0);
   window.jnAnswer = async sdp => { await jn.pc.setRemoteDescription({ type: 'answer', sdp }); };
   window.jnWait = async (what, ms) => {
@@ -118,7 +131,7 @@ async function call(page, ch, { mungeFingerprint = false } = {}) {
   return ans;
 }
 
-plan(20);
+plan(22);
 let jn, browser, browser2;
 try {
   jn = await startJunction(conf, { httpPort: HTTP });
@@ -162,6 +175,22 @@ try {
   ok(sst && sst.call_id === ans.call_id && sst.packets_in > 300 && sst.packets_out >= sst.packets_in - 5 && sst.rtcp_in > 0 && sst.rtcp_out > 0 &&
      sst.srtp_profile === 'AEAD_AES_128_GCM' && sst.dtls_state === 'connected' && /127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+/.test(sst.selected_pair),
      `server stats: ${sst && sst.packets_in} in, ${sst && sst.packets_out} out, RTCP ${sst && sst.rtcp_in} in ${sst && sst.rtcp_out} out, ${sst && sst.selected_pair}`, sst);
+  // ---- ICE restart on the live call ----
+  const pair1 = await page.evaluate(() => jnPair());
+  const ro = await page.evaluate(() => jnRestartOffer());
+  ch.send({ type: 'offer', sdp: ro });
+  const ans1b = await ch.next(m => m.type === 'answer' || m.type === 'error', 5000);
+  const ufrag = t => (/a=ice-ufrag:(\S+)/.exec(t || '') || [])[1];
+  ok(ans1b && ans1b.type === 'answer' && ans1b.call_id === ans.call_id && ufrag(ans1b.sdp) && ufrag(ans1b.sdp) !== ufrag(ans.sdp),
+     'ICE restart: new answer on the same call with new ICE credentials', ans1b);
+  if (ans1b && ans1b.type === 'answer') await page.evaluate(s => jnAnswer(s), ans1b.sdp);
+  let pair2 = pair1;
+  for (let i = 0; i < 50 && pair2 === pair1; i++) { await sleep(100); pair2 = await page.evaluate(() => jnPair()); }
+  const r1 = await page.evaluate(() => jnStats());
+  await sleep(2000);
+  const r2 = await page.evaluate(() => jnStats());
+  ok(pair2 && pair2 !== pair1 && await page.evaluate(() => jnWait('ice', 5000)) && r2.received - r1.received >= 0.95 * (r2.sent - r1.sent) && r2.sent - r1.sent > 50,
+     `after the restart a new pair is selected and ${r2.received - r1.received} of ${r2.sent - r1.sent} packets come back`, { pair1, pair2, r1, r2 });
   ch.send({ type: 'hangup' });
   await sleep(500);
   ok(/call ended/.test(junctionLog()), 'hangup ends the call on the server');
