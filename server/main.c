@@ -109,18 +109,27 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 	sip_stack_user *users = g_new0(sip_stack_user, n + 1);
 	char **sections = g_new0(char *, n + 1);
 	char **tnames = jn_config_instances(cfg, "trunk");
-	size_t nt = g_strv_length(tnames), nreg = 0;
+	size_t nt = g_strv_length(tnames), nreg = 0, nping = 0;
 	sip_outreg_opts *trunks = g_new0(sip_outreg_opts, nt + 1);
+	sip_optping_opts *pings = g_new0(sip_optping_opts, nt + 1);
 	char **tsections = g_new0(char *, nt + 1);
 	for (size_t i = 0; i < nt; i++) {
 		tsections[i] = g_strconcat("trunk:", tnames[i], NULL);
+		const char *tp = jn_config_str(cfg, tsections[i], "transport");
+		sip_tp_kind kind = !strcmp(tp, "tcp") ? SIP_TP_TCP : !strcmp(tp, "tls") ? SIP_TP_TLS : SIP_TP_UDP;
+		if (jn_config_int(cfg, tsections[i], "options_interval") > 0)
+			pings[nping++] = (sip_optping_opts){
+				.name = tnames[i], .host = jn_config_str(cfg, tsections[i], "host"),
+				.port = (uint16_t)jn_config_int(cfg, tsections[i], "port"), .transport = kind,
+				.domain = jn_config_str(cfg, tsections[i], "from_domain"),
+				.interval_s = (unsigned)jn_config_int(cfg, tsections[i], "options_interval"),
+			};
 		if (!jn_config_bool(cfg, tsections[i], "register"))
 			continue;
-		const char *tp = jn_config_str(cfg, tsections[i], "transport");
 		trunks[nreg++] = (sip_outreg_opts){
 			.name = tnames[i], .host = jn_config_str(cfg, tsections[i], "host"),
 			.port = (uint16_t)jn_config_int(cfg, tsections[i], "port"),
-			.transport = !strcmp(tp, "tcp") ? SIP_TP_TCP : !strcmp(tp, "tls") ? SIP_TP_TLS : SIP_TP_UDP,
+			.transport = kind,
 			.username = jn_config_str(cfg, tsections[i], "username"),
 			.password = jn_config_str(cfg, tsections[i], "password"),
 			.domain = jn_config_str(cfg, tsections[i], "from_domain"),
@@ -156,12 +165,14 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 		.max_connections = (unsigned)jn_config_int(cfg, "sip", "max_connections"),
 		.tcp_idle_timeout_s = (unsigned)jn_config_int(cfg, "sip", "tcp_idle_timeout"),
 		.users = users, .n_users = n, .trunks = trunks, .n_trunks = nreg,
+		.pings = pings, .n_pings = nping,
 	};
 	sip_stack *s = sip_stack_new(&so, err);
 	for (size_t i = 0; i < nt; i++)
 		g_free(tsections[i]);
 	g_free(tsections);
 	g_free(trunks);
+	g_free(pings);
 	g_strfreev(tnames);
 	for (size_t i = 0; i < n; i++)
 		g_free(sections[i]);

@@ -34,6 +34,7 @@ struct sip_stack {
 	sip_stack_stats st;
 	sip_buf out;       /* scratch for building */
 	GHashTable *outregs; /* trunk name -> sip_outreg */
+	GHashTable *pings;   /* trunk name -> sip_optping */
 	GHashTable *accepted; /* "Call-ID|CSeq|From-tag" -> INVITE sip_tx in Accepted */
 };
 
@@ -764,6 +765,9 @@ sip_stack *sip_stack_new(const sip_stack_opts *o, char **err)
 	s->outregs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sip_outreg_free);
 	for (size_t i = 0; i < o->n_trunks; i++)
 		g_hash_table_replace(s->outregs, g_strdup(o->trunks[i].name), sip_outreg_new(s, &o->trunks[i]));
+	s->pings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)sip_optping_free);
+	for (size_t i = 0; i < o->n_pings; i++)
+		g_hash_table_replace(s->pings, g_strdup(o->pings[i].name), sip_optping_new(s, &o->pings[i]));
 	return s;
 fail:
 	sip_stack_free(s);
@@ -778,6 +782,8 @@ void sip_stack_free(sip_stack *s)
 		g_source_remove(s->expire_timer);
 	if (s->outregs)
 		g_hash_table_unref(s->outregs); /* before the transactions they wait on */
+	if (s->pings)
+		g_hash_table_unref(s->pings);
 	/* Transactions first (they hold flows and send on transports). */
 	sip_tx_layer_free(s->txl);
 	if (s->accepted)
@@ -826,6 +832,11 @@ struct lws_protocols sip_stack_ws_protocol(sip_stack *s)
 sip_outreg *sip_stack_outreg(sip_stack *s, const char *name)
 {
 	return g_hash_table_lookup(s->outregs, name);
+}
+
+sip_optping *sip_stack_optping(sip_stack *s, const char *name)
+{
+	return g_hash_table_lookup(s->pings, name);
 }
 
 sip_reg *sip_stack_registrar(sip_stack *s)

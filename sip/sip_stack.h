@@ -58,6 +58,8 @@ typedef struct {
 	size_t n_users;
 	const sip_outreg_opts *trunks; /* outbound registrations, started at once */
 	size_t n_trunks;
+	const sip_optping_opts *pings; /* OPTIONS keepalives to trunks */
+	size_t n_pings;
 	sip_clock clock;            /* zeroed = GLib timers */
 } sip_stack_opts;
 
@@ -117,6 +119,8 @@ void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, siz
 struct lws_protocols sip_stack_ws_protocol(sip_stack *s);
 /* The outbound registration of trunk name (as given in opts), or NULL. */
 sip_outreg *sip_stack_outreg(sip_stack *s, const char *name);
+/* The OPTIONS keepalive of trunk name, or NULL. */
+sip_optping *sip_stack_optping(sip_stack *s, const char *name);
 /* The registrar's binding store (read it for lookups and listings). */
 sip_reg *sip_stack_registrar(sip_stack *s);
 /* The transport of a kind, NULL when not listening. */

@@ -244,3 +244,110 @@ void sip_outreg_free(sip_outreg *r)
 sip_outreg_state sip_outreg_get_state(const sip_outreg *r) { return r->state; }
 int sip_outreg_last_status(const sip_outreg *r) { return r->last_status; }
 unsigned sip_outreg_granted(const sip_outreg *r) { return r->granted; }
+
+/* --- OPTIONS keepalive ----------------------------------------------------- */
+
+struct sip_optping {
+	sip_stack *s;
+	sip_optping_opts o;
+	char *name, *domain, *from, *to_hdr, *ruri;
+	jn_addr to;
+	bool addr_ok, reachable, known;
+	int last_status;
+	uint32_t cseq;
+	sip_tx *tx;
+	guint timer;
+};
+
+/* up: something answered (any status); else a timeout or transport error. */
+static void ping_result(sip_optping *p, bool up, int status)
+{
+	if (!p->known || up != p->reachable)
+		jn_info(NULL, "trunk %s: %s (%d)", p->name, up ? "reachable" : "unreachable", status);
+	p->known = true;
+	p->reachable = up;
+	p->last_status = status;
+	if (p->o.on_state)
+		p->o.on_state(p->o.user, p, up, status);
+}
+
+static void ping_response(void *user, sip_tx *tx, int status, const char *data, size_t len)
+{
+	sip_optping *p = user;
+	(void)len;
+	if (status < 200)
+		return;
+	sip_tx_detach(tx);
+	p->tx = NULL;
+	/* 408/503 without bytes are the transaction's own verdicts. */
+	ping_result(p, data != NULL, status);
+}
+
+static gboolean ping_fire(gpointer user)
+{
+	sip_optping *p = user;
+	if (p->tx) /* the last one is still out: let its timeout decide */
+		return G_SOURCE_CONTINUE;
+	if (!p->addr_ok) {
+		ping_result(p, false, 503);
+		return G_SOURCE_CONTINUE;
+	}
+	char cid[25];
+	sip_build_token(cid, 24);
+	sip_req_opts q = {
+		.method = SIP_METHOD_OPTIONS, .ruri = p->ruri, .from = p->from, .to = p->to_hdr,
+		.call_id = cid, .cseq = ++p->cseq, .extra = "Accept: application/sdp\r\n",
+	};
+	if (sip_stack_send_request(p->s, p->o.transport, NULL, &p->to, &q, ping_response, p, &p->tx) != 0) {
+		p->tx = NULL;
+		ping_result(p, false, 503);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean ping_first(gpointer user)
+{
+	sip_optping *p = user;
+	ping_fire(p);
+	p->timer = g_timeout_add_seconds(p->o.interval_s ? p->o.interval_s : 30, ping_fire, p);
+	return G_SOURCE_REMOVE;
+}
+
+sip_optping *sip_optping_new(sip_stack *s, const sip_optping_opts *o)
+{
+	sip_optping *p = g_new0(sip_optping, 1);
+	p->s = s;
+	p->o = *o;
+	p->name = g_strdup(o->name ? o->name : "?");
+	const char *host = o->host ? o->host : "";
+	p->domain = g_strdup(o->domain && *o->domain ? o->domain : host);
+	p->addr_ok = jn_addr_parse(host, o->port ? o->port : 5060, &p->to) == 0 &&
+		     sip_stack_transport(s, o->transport) != NULL;
+	char tag[17];
+	sip_build_token(tag, 16);
+	p->from = g_strdup_printf("<sip:ping@%s>;tag=%s", p->domain, tag);
+	p->to_hdr = g_strdup_printf("<sip:%s>", p->domain);
+	char ab[80];
+	p->ruri = p->addr_ok ? g_strdup_printf("sip:%s", jn_addr_str(&p->to, ab, sizeof ab)) : g_strdup("sip:invalid");
+	p->timer = g_idle_add(ping_first, p);
+	return p;
+}
+
+void sip_optping_free(sip_optping *p)
+{
+	if (!p)
+		return;
+	if (p->tx)
+		sip_tx_detach(p->tx);
+	if (p->timer)
+		g_source_remove(p->timer);
+	g_free(p->name);
+	g_free(p->domain);
+	g_free(p->from);
+	g_free(p->to_hdr);
+	g_free(p->ruri);
+	g_free(p);
+}
+
+bool sip_optping_reachable(const sip_optping *p) { return p->reachable; }
+int sip_optping_last_status(const sip_optping *p) { return p->last_status; }

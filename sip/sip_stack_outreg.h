@@ -7,6 +7,7 @@
 #ifndef SIP_STACK_OUTREG_H
 #define SIP_STACK_OUTREG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sip/sip_transport.h"
@@ -45,5 +46,30 @@ int sip_outreg_last_status(const sip_outreg *r);
 /* Seconds granted by the registrar in the last 200 (0 if none). */
 unsigned sip_outreg_granted(const sip_outreg *r);
 const char *sip_outreg_state_name(sip_outreg_state st);
+
+/* sip_optping: OPTIONS keepalive to a trunk every interval_s seconds. Any
+ * response means the trunk is reachable (even 404 or 405: something
+ * answered); a timeout (408) or transport error marks it unreachable. The
+ * state changes are logged and given to on_state. */
+typedef struct sip_optping sip_optping;
+typedef void (*sip_optping_fn)(void *user, sip_optping *p, bool reachable, int status);
+
+typedef struct {
+	const char *name;
+	const char *host;       /* IP literal */
+	uint16_t port;          /* 0 = 5060 */
+	sip_tp_kind transport;
+	const char *domain;     /* Request-URI / To host; NULL/"" = host */
+	unsigned interval_s;    /* > 0 */
+	sip_optping_fn on_state; /* may be NULL */
+	void *user;
+} sip_optping_opts;
+
+/* Sends the first OPTIONS at once, then every interval_s. */
+sip_optping *sip_optping_new(sip_stack *s, const sip_optping_opts *o);
+void sip_optping_free(sip_optping *p);
+/* Whether the last OPTIONS got an answer (false before the first). */
+bool sip_optping_reachable(const sip_optping *p);
+int sip_optping_last_status(const sip_optping *p);
 
 #endif
