@@ -240,6 +240,37 @@ static void test_ptime_conversion(void)
 	media_codec_free(dec);
 }
 
+/* A backlog above the cap (a stalled consumer, a burst after a network
+ * freeze) is shed at once, one frame per get, down to the cap. */
+static void test_delay_cap(void)
+{
+	media_codec *c;
+	g_assert_cmpint(media_codec_create(&(media_codec_opts){ .name = "PCMU" }, &c), ==, 0);
+	media_jb *jb;
+	g_assert_cmpint(media_jb_create(&(media_jb_opts){ .codec = c, .max_ms = 100 }, &jb), ==, 0);
+	uint8_t pl[160];
+	memset(pl, 0xff, sizeof pl);
+	int16_t out[160];
+	uint32_t ts = 0;
+	uint64_t t = 0;
+	for (int i = 0; i < 30; i++, ts += 160)
+		g_assert_cmpint(media_jb_put(jb, ts, pl, 160, t), ==, 0);
+	media_jb_stats st;
+	media_jb_get_stats(jb, &st);
+	g_assert_cmpuint(st.level_ms, ==, 600);
+	for (int i = 0; i < 30; i++, ts += 160, t += 20000) {
+		media_jb_get(jb, out);
+		media_jb_put(jb, ts, pl, 160, t);
+	}
+	media_jb_get_stats(jb, &st);
+	g_test_message("level %u ms after 30 frames, shrunk %" G_GUINT64_FORMAT, st.level_ms, st.shrunk);
+	g_assert_cmpuint(st.level_ms, <=, 100 + 20 + 20);
+	g_assert_cmpuint(st.shrunk, >=, 20);
+	g_assert_cmpuint(st.concealed, ==, 0);
+	media_jb_free(jb);
+	media_codec_free(c);
+}
+
 /* Opus with in-band FEC: lost packets are rebuilt from the next one. */
 static void test_opus_fec(void)
 {
@@ -286,5 +317,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/jitter/events", test_events);
 	g_test_add_func("/media/jitter/ptime", test_ptime_conversion);
 	g_test_add_func("/media/jitter/opus-fec", test_opus_fec);
+	g_test_add_func("/media/jitter/delay-cap", test_delay_cap);
 	return g_test_run();
 }
