@@ -344,7 +344,11 @@ int media_bridge_push(media_bridge *br, int from, uint8_t *pkt, size_t len, uint
 		S->src_ts = h.ts;
 	}
 	unsigned clock = media_codec_clock_rate(S->codec);
-	rtp_rx_stats_update(&S->rx, h.seq, h.ts, (uint32_t)(now_us * clock / 1000000u));
+	/* Events on a clock other than the codec's would skew the jitter. */
+	if (!is_te || S->te_clock == clock)
+		rtp_rx_stats_update(&S->rx, h.seq, h.ts, (uint32_t)(now_us * clock / 1000000u));
+	else
+		rtp_rx_stats_update_seq(&S->rx, h.seq);
 
 	if (is_te) {
 		media_te e;

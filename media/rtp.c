@@ -396,7 +396,7 @@ void rtp_rx_stats_init(rtp_rx_stats *s, uint32_t ssrc)
 	s->ssrc = ssrc;
 }
 
-void rtp_rx_stats_update(rtp_rx_stats *s, uint16_t seq, uint32_t ts, uint32_t arrival)
+void rtp_rx_stats_update_seq(rtp_rx_stats *s, uint16_t seq)
 {
 	if (!s->started) {
 		s->started = true;
@@ -422,6 +422,11 @@ void rtp_rx_stats_update(rtp_rx_stats *s, uint16_t seq, uint32_t ts, uint32_t ar
 	}
 	/* else: a duplicate or reordered packet, counted but not advancing. */
 	s->received++;
+}
+
+void rtp_rx_stats_update(rtp_rx_stats *s, uint16_t seq, uint32_t ts, uint32_t arrival)
+{
+	rtp_rx_stats_update_seq(s, seq);
 
 	/* RFC 3550 A.8: J += (|D| - J) / 16, kept scaled by 16. */
 	int64_t transit = (int64_t)arrival - (int64_t)ts;

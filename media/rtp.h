@@ -214,6 +214,9 @@ void rtp_rx_stats_update(rtp_rx_stats *s, uint16_t seq, uint32_t ts, uint32_t ar
 uint32_t rtp_rx_stats_expected(const rtp_rx_stats *s);
 /* Cumulative lost packets (may be negative with duplicates). */
 int32_t rtp_rx_stats_lost(const rtp_rx_stats *s);
+/* Records one packet for loss only (e.g. one on another clock, like
+ * telephone-event at 8 kHz beside Opus). */
+void rtp_rx_stats_update_seq(rtp_rx_stats *s, uint16_t seq);
 /* Interarrival jitter in timestamp units. */
 uint32_t rtp_rx_stats_jitter(const rtp_rx_stats *s);
 /* Fills a report block for this source and starts the next interval
