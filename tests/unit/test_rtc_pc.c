@@ -1,0 +1,230 @@
+/* rtc_pc: answering a Chromium offer (no remote candidates, so nothing is
+ * ever sent): the answer's ICE credentials, fingerprint, setup role,
+ * loopback candidates, rtcp-mux and SSRC; refused offers; a re-offer with
+ * new ICE credentials (restart) and one with a new fingerprint. */
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "media/sdp.h"
+#include "webrtc/rtc_pc.h"
+
+typedef struct {
+	GString *answer;
+	unsigned answers;
+	rtc_pc_state st;
+	char reason[128];
+} sink;
+
+static void on_answer(void *user, const char *sdp)
+{
+	sink *s = user;
+	g_string_assign(s->answer, sdp);
+	s->answers++;
+}
+
+static void on_state(void *user, rtc_pc_state st, const char *reason)
+{
+	sink *s = user;
+	s->st = st;
+	if (reason)
+		g_strlcpy(s->reason, reason, sizeof s->reason);
+}
+
+static char *read_offer(void)
+{
+	const char *src = g_getenv("JN_SRCDIR") ? g_getenv("JN_SRCDIR") : JN_SRCDIR;
+	char *path = g_build_filename(src, "tests", "data", "sdp", "chromium",
+				      "chromium-audio-only-bundle.offer.sdp", NULL);
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_free(path);
+	return text;
+}
+
+static sdp_session *parse(const char *text)
+{
+	sdp_session *s = NULL;
+	g_assert_cmpint(sdp_parse(text, strlen(text), &s, NULL), ==, 0);
+	return s;
+}
+
+typedef struct {
+	GMainContext *ctx;
+	rtc_dtls_cert *cert;
+	sink sk;
+	rtc_pc_opts o;
+} fixture;
+
+static const char *const addrs[] = { "127.0.0.1", NULL };
+
+static void fx_init(fixture *f)
+{
+	char *err = NULL;
+	memset(f, 0, sizeof *f);
+	f->ctx = g_main_context_new();
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &f->cert, &err), ==, 0);
+	f->sk.answer = g_string_new(NULL);
+	f->o = (rtc_pc_opts){ .cert = f->cert, .context = f->ctx, .local_addresses = addrs, .port_min = 41000,
+			      .port_max = 41999, .echo = true, .id = "t", .answer = on_answer, .state = on_state,
+			      .user = &f->sk };
+}
+
+static void fx_free(fixture *f)
+{
+	rtc_dtls_cert_unref(f->cert);
+	g_string_free(f->sk.answer, TRUE);
+	while (g_main_context_iteration(f->ctx, FALSE))
+		;
+	g_main_context_unref(f->ctx);
+}
+
+static void wait_answers(fixture *f, unsigned n)
+{
+	gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (f->sk.answers < n && g_get_monotonic_time() < until)
+		g_main_context_iteration(f->ctx, FALSE);
+	g_assert_cmpuint(f->sk.answers, ==, n);
+}
+
+static void test_answer(void)
+{
+	fixture f;
+	fx_init(&f);
+	char *text = read_offer();
+	sdp_session *offer = parse(text);
+	rtc_pc *pc = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_pc_new_from_offer(&f.o, offer, &pc, &err), ==, 0);
+	g_assert_cmpint(rtc_pc_get_state(pc), ==, RTC_PC_CONNECTING);
+	wait_answers(&f, 1);
+
+	sdp_session *ans = parse(f.sk.answer->str);
+	g_assert_cmpuint(ans->n_media, ==, 1);
+	const sdp_media *m = &ans->media[0];
+	g_assert_cmpint(m->proto, ==, SDP_PROTO_UDP_TLS_RTP_SAVPF);
+	g_assert_cmpint(m->setup, ==, SDP_SETUP_PASSIVE);
+	g_assert_true(m->rtcp_mux);
+	g_assert_true(m->end_of_candidates);
+	g_assert_true(sdp_str_eq(m->mid, "0"));
+	g_assert_cmpuint(m->ice_ufrag.l, >=, 4);
+	g_assert_cmpuint(m->ice_pwd.l, >=, 22);
+	g_assert_true(m->fingerprint.present);
+	uint8_t mine[RTC_DTLS_MAX_FP];
+	size_t ml;
+	const char *t = rtc_dtls_cert_fingerprint(f.cert) + 8;
+	g_assert_cmpint(rtc_dtls_fingerprint_parse(t, strlen(t), mine, sizeof mine, &ml), ==, 0);
+	g_assert_cmpuint(m->fingerprint.len, ==, ml);
+	g_assert_true(memcmp(m->fingerprint.bytes, mine, ml) == 0);
+	g_assert_cmpuint(m->n_cands, >=, 1);
+	for (size_t i = 0; i < m->n_cands; i++) {
+		g_assert_true(sdp_str_eq(m->cands[i].addr, "127.0.0.1"));
+		g_assert_false(m->cands[i].tcp);
+		g_assert_cmpuint(m->cands[i].port, >=, 41000);
+		g_assert_cmpuint(m->cands[i].port, <=, 41999);
+	}
+	g_assert_cmpuint(m->n_ssrcs, >=, 1);
+	g_assert_cmpint(m->n_fmts, >=, 1);
+	g_assert_true(sdp_str_ieq(m->fmts[0].name, "opus"));
+	char *ufrag1 = sdp_str_dup(m->ice_ufrag);
+
+	/* the same offer again: no restart, same credentials, version up */
+	g_assert_cmpint(rtc_pc_update(pc, offer, &err), ==, 0);
+	wait_answers(&f, 2);
+	sdp_session *ans2 = parse(f.sk.answer->str);
+	g_assert_true(sdp_str_eq(ans2->media[0].ice_ufrag, ufrag1));
+	g_assert_false(sdp_str_eq(ans2->sess_version, "1"));
+	sdp_unref(ans2);
+
+	/* new ICE credentials: restart, new local ones */
+	GString *r = g_string_new(text);
+	char *p = strstr(r->str, "a=ice-ufrag:YPzO");
+	g_assert_nonnull(p);
+	memcpy(p + 12, "ZZZZ", 4);
+	sdp_session *offer2 = parse(r->str);
+	g_assert_cmpint(rtc_pc_update(pc, offer2, &err), ==, 0);
+	wait_answers(&f, 3);
+	ans2 = parse(f.sk.answer->str);
+	g_assert_false(sdp_str_eq(ans2->media[0].ice_ufrag, ufrag1));
+	sdp_unref(ans2);
+
+	/* a new DTLS fingerprint is refused; the connection goes on */
+	p = strstr(r->str, "a=fingerprint:sha-256 5D");
+	g_assert_nonnull(p);
+	p[22] = '6';
+	sdp_session *offer3 = parse(r->str);
+	g_assert_cmpint(rtc_pc_update(pc, offer3, &err), ==, ENOTSUP);
+	g_assert_nonnull(strstr(err, "fingerprint"));
+	g_free(err);
+	err = NULL;
+	g_assert_cmpint(rtc_pc_get_state(pc), ==, RTC_PC_CONNECTING);
+
+	rtc_pc_stats st;
+	rtc_pc_get_stats(pc, &st);
+	g_assert_cmpuint(st.rtp_in, ==, 0);
+	g_assert_cmpstr(st.srtp_profile, ==, "none");
+	g_assert_cmpstr(st.codec, ==, "opus/48000");
+
+	rtc_pc_close(pc, "test over");
+	g_assert_cmpint(f.sk.st, ==, RTC_PC_CLOSED);
+	g_assert_cmpstr(f.sk.reason, ==, "test over");
+	rtc_pc_free(pc);
+	g_free(ufrag1);
+	g_string_free(r, TRUE);
+	sdp_unref(offer3);
+	sdp_unref(offer2);
+	sdp_unref(ans);
+	sdp_unref(offer);
+	g_free(text);
+	fx_free(&f);
+}
+
+/* Removes every line starting with prefix. */
+static char *drop_lines(const char *text, const char *prefix)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_new(NULL);
+	for (char **l = lines; *l; l++)
+		if (**l && !g_str_has_prefix(*l, prefix))
+			g_string_append_printf(out, "%s\n", *l);
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
+static void refused(const char *prefix)
+{
+	fixture f;
+	fx_init(&f);
+	char *text = read_offer();
+	char *bad = drop_lines(text, prefix);
+	sdp_session *offer = parse(bad);
+	rtc_pc *pc = NULL;
+	char *err = NULL;
+	int rc = rtc_pc_new_from_offer(&f.o, offer, &pc, &err);
+	if (!rc)
+		g_error("offer without %s was accepted", prefix);
+	g_assert_null(pc);
+	g_assert_nonnull(err);
+	g_assert_cmpuint(strlen(err), >, 0);
+	g_free(err);
+	g_assert_cmpuint(f.sk.answers, ==, 0);
+	sdp_unref(offer);
+	g_free(bad);
+	g_free(text);
+	fx_free(&f);
+}
+
+static void test_refused(void)
+{
+	refused("a=fingerprint"); /* no DTLS identity */
+	refused("a=rtcp-mux");	  /* a second transport for RTCP */
+	refused("a=ice-pwd");	  /* no ICE credentials */
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/rtc_pc/answer", test_answer);
+	g_test_add_func("/rtc_pc/refused", test_refused);
+	return g_test_run();
+}
