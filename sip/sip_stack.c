@@ -417,11 +417,15 @@ static void handle_cancel(sip_stack *s, sip_tx *tx, const sip_msg *m)
 	char *key = server_key(m, SIP_METHOD_INVITE);
 	sip_tx *inv = sip_tx_server_find(s->txl, key);
 	g_free(key);
-	if (!inv || sip_tx_last_status(inv) >= 200) {
+	if (!inv) {
 		respond_simple(s, tx, 481, NULL, NULL);
 		return;
 	}
+	/* §9.2: a matched CANCEL gets 200 even when the INVITE already has
+	 * its final answer; then it changes nothing. */
 	respond_simple(s, tx, 200, NULL, NULL);
+	if (sip_tx_last_status(inv) >= 200)
+		return;
 	srv_data *d = sip_tx_get_data(inv);
 	if (s->cancel_fn) {
 		sip_peer p = { .tp = NULL };

@@ -392,6 +392,11 @@ static int tcp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const 
 		if (!c && !(c = connect_to(t, to, &err)))
 			return err;
 	}
+	/* A peer that sends but never reads must not grow our buffer forever. */
+	if (c->tx->len + len > 16 * t->base.max_message) {
+		conn_close(c, "peer is not reading");
+		return ENOBUFS;
+	}
 	g_byte_array_append(c->tx, (const guint8 *)data, (guint)len);
 	c->last_active = g_get_monotonic_time();
 	if (c->connecting)

@@ -208,6 +208,8 @@ static void test_errors(void)
 	fx_teardown(&fx);
 }
 
+static void send_only(fixture *fx, const char *text);
+
 static void test_invite_cancel(void)
 {
 	fixture fx;
@@ -256,6 +258,20 @@ static void test_invite_cancel(void)
 	assert_status(a, "SIP/2.0 487 ");
 	g_assert_nonnull(strstr(a, "CSeq: 1 INVITE"));
 	g_free(a);
+	/* A CANCEL after the final answer: 200, and nothing else happens. */
+	a = send_req(&fx, "INVITE", "i5", NULL);
+	g_free(a);
+	g_assert_cmpint(sip_stack_respond(fx.s, fx.invite, 486, NULL, NULL), ==, 0);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 486 ");
+	g_free(a);
+	a = send_req(&fx, "CANCEL", "i5", NULL);
+	assert_status(a, "SIP/2.0 200 ");
+	g_assert_nonnull(strstr(a, "CSeq: 1 CANCEL"));
+	g_free(a);
+	char *ack = req(&fx, "ACK", "i5", NULL, "1 ACK");
+	send_only(&fx, ack); /* ends the 486's Timer G resends */
+	g_free(ack);
 	/* A CANCEL that matches nothing: 481. */
 	a = send_req(&fx, "CANCEL", "nothing", NULL);
 	assert_status(a, "SIP/2.0 481 ");
