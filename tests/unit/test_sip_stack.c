@@ -500,6 +500,55 @@ static void test_tcp(void)
 	sip_stack_free(s);
 }
 
+#define FB_FMT "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK%s\r\n" \
+	"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=f\r\nTo: <sip:alice@127.0.0.1>\r\n" \
+	"Call-ID: fb\r\nCSeq: %d REGISTER\r\nContact: <sip:alice@127.0.0.1:5999;transport=tcp>\r\n" \
+	"%sContent-Length: 0\r\n\r\n"
+
+/* A binding made over a connection goes when the connection closes. */
+static void test_flow_binding(void)
+{
+	sip_stack_user users[] = { { .name = "alice", .password = "pw-alice" } };
+	const char *algs[] = { "MD5", NULL };
+	sip_stack_opts o = { .tcp_listen = "127.0.0.1:0", .realm = "test", .auth_algorithms = algs,
+			     .users = users, .n_users = 1 };
+	char *err = NULL;
+	sip_stack *s = sip_stack_new(&o, &err);
+	g_assert_nonnull(s);
+	sip_transport *tcp = sip_stack_transport(s, SIP_TP_TCP);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&tcp->local.ss, tcp->local.len), ==, 0);
+	char *m = g_strdup_printf(FB_FMT, "fb1", 1, "");
+	g_assert_cmpint(send(fd, m, strlen(m), 0), ==, (gssize)strlen(m));
+	g_free(m);
+	bool eof;
+	char *a = tcp_read(fd, 300, &eof);
+	assert_status(a, "SIP/2.0 401 ");
+	char *auth = answer(a, "pw-alice"); /* "Authorization: ...\nContact: ...\n" */
+	*strchr(auth, '\n') = '\0';
+	char *hdr = g_strdup_printf("%s\r\n", auth);
+	m = g_strdup_printf(FB_FMT, "fb2", 2, hdr);
+	g_assert_cmpint(send(fd, m, strlen(m), 0), ==, (gssize)strlen(m));
+	g_free(a);
+	a = tcp_read(fd, 300, &eof);
+	assert_status(a, "SIP/2.0 200 ");
+	uint64_t now = (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC);
+	const sip_reg_binding *b[2];
+	g_assert_cmpuint(sip_reg_lookup(sip_stack_registrar(s), "alice", now, b, 2), ==, 1);
+	g_assert_nonnull(b[0]->flow);
+	close(fd);
+	for (int i = 0; i < 2000 && sip_reg_lookup(sip_stack_registrar(s), "alice", now, b, 2); i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	g_assert_cmpuint(sip_reg_lookup(sip_stack_registrar(s), "alice", now, b, 2), ==, 0);
+	g_free(a);
+	g_free(m);
+	g_free(hdr);
+	g_free(auth);
+	sip_stack_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -510,5 +559,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/port-in-use", test_port_in_use);
 	g_test_add_func("/sip_stack/tcp", test_tcp);
 	g_test_add_func("/sip_stack/2xx-ack", test_2xx_ack);
+	g_test_add_func("/sip_stack/flow-binding", test_flow_binding);
 	return g_test_run();
 }
