@@ -162,6 +162,34 @@ static void test_cut_everywhere(void)
 	}
 }
 
+/* RFC 4475 framing cases on a stream: a negative or doubled
+ * Content-Length closes the connection; one larger than what arrived
+ * waits for more (3.1.2.2: "TCP: wait"). */
+static void test_torture_framing(void)
+{
+	static const struct {
+		const char *file;
+		sip_frame_result res;
+	} cases[] = {
+		{ "rfc4475/3.1.2.3-ncl.dat", SIP_FRAME_ERROR },
+		{ "rfc4475/3.3.9-mcl01.dat", SIP_FRAME_ERROR },
+		{ "rfc4475/3.1.2.2-clerr.dat", SIP_FRAME_MORE },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *path = data_path(cases[i].file), *text;
+		gsize len;
+		sip_frame f;
+		size_t n;
+
+		g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+		sip_frame_init(&f, 0);
+		g_assert_cmpint(sip_frame_next(&f, text, len, &n), ==, cases[i].res);
+		g_free(text);
+		g_free(path);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -170,5 +198,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_frame/keepalive", test_keepalive);
 	g_test_add_func("/sip_frame/errors", test_errors);
 	g_test_add_func("/sip_frame/cut_everywhere", test_cut_everywhere);
+	g_test_add_func("/sip_frame/torture_framing", test_torture_framing);
 	return g_test_run();
 }
