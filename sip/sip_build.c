@@ -254,6 +254,11 @@ int sip_build_response(sip_buf *b, const sip_msg *req, uint16_t code,
 	sip_buf_put(b, " ", 1);
 	sip_buf_put_pl(b, req->cseq.method_pl);
 	sip_buf_put(b, "\r\n", 2);
+	if (opts->record_route) {
+		sip_hdr_iter_init(&it, req, SIP_HDR_RECORD_ROUTE, NULL, false);
+		while (sip_hdr_iter_next(&it, &v))
+			sip_buf_hdr(b, "Record-Route", v);
+	}
 	put_tail(b, opts->extra, opts->content_type, opts->body);
 	return b->err;
 }

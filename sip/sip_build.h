@@ -49,14 +49,15 @@ const char *sip_reason_phrase(uint16_t code);
 
 typedef struct {
 	const char *to_tag;	/* added to To if the request has none */
+	bool record_route;	/* copy Record-Route lines (RFC 3261 §12.1.1:
+				 * 101-299 to a dialog-creating request) */
 	const char *extra;	/* raw header lines, each ending in CRLF */
 	const char *content_type; /* written when body is non-empty */
 	sip_pl body;
 } sip_resp_opts;
 
 /* Builds a response to req: status line, every Via, From, To (+to_tag),
- * Call-ID, CSeq, (Record-Route for 101-299 to dialog-creating requests is
- * NOT copied: the caller adds what it needs in extra), extra, Content-Type,
+ * Call-ID, CSeq, Record-Route when opts->record_route, extra, Content-Type,
  * Content-Length, body. reason NULL means the standard phrase. opts may be
  * NULL. 0 or ENOSPC. */
 int sip_build_response(sip_buf *b, const sip_msg *req, uint16_t code,

@@ -162,6 +162,33 @@ static void test_response(void)
 	sip_buf_free(&b);
 }
 
+static void test_record_route(void)
+{
+	static const char inv[] =
+		"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP p;branch=z9hG4bK1\r\n"
+		"Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\nRecord-Route: <sip:p3;lr>\r\n"
+		"f: <sip:a@h>;tag=1\r\nt: <sip:b@h>\r\ni: c\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+	sip_msg *req = NULL, *r;
+	sip_resp_opts o = { .to_tag = "t", .record_route = true };
+	sip_buf b;
+
+	g_assert_cmpint(sip_msg_parse(inv, sizeof(inv) - 1, &req, NULL), ==, 0);
+	sip_buf_init(&b, 0);
+	g_assert_cmpint(sip_build_response(&b, req, 200, NULL, &o), ==, 0);
+	r = reparse(&b);
+	g_assert_cmpuint(r->n_record_route, ==, 3);
+	g_assert_true(sip_pl_eq_str(r->record_route[2].uri.host, "p3"));
+	sip_msg_unref(r);
+	sip_buf_reset(&b);
+	o.record_route = false;
+	g_assert_cmpint(sip_build_response(&b, req, 200, NULL, &o), ==, 0);
+	r = reparse(&b);
+	g_assert_cmpuint(r->n_record_route, ==, 0);
+	sip_msg_unref(r);
+	sip_msg_unref(req);
+	sip_buf_free(&b);
+}
+
 static void test_buf(void)
 {
 	sip_buf b;
@@ -194,6 +221,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sip_build/request", test_request);
 	g_test_add_func("/sip_build/response", test_response);
+	g_test_add_func("/sip_build/record_route", test_record_route);
 	g_test_add_func("/sip_build/buf", test_buf);
 	return g_test_run();
 }

@@ -1,6 +1,8 @@
 /* Unit tests for sip_uri: parsing and RFC 3261 §19.1.4 comparison. */
 #include <glib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sip/sip_uri.h"
 
@@ -187,6 +189,40 @@ static void test_pl_helpers(void)
 	g_assert_false(sip_param_get(SIP_PL("lrx;b"), "lr", &val));
 }
 
+/* Every prefix of each URI placed right before a PROT_NONE page. */
+static void test_guard_page(void)
+{
+	static const char *const uris[] = {
+		"sip:alice:secret@Atlanta.com:5061;transport=tcp;lr?subject=project%20x&p=u",
+		"sips:[2001:db8::1]:5070;maddr=[::1]", "tel:+1-201-555-0123;phone-context=x",
+		"sip:user;par=u%40example.net@example.com", "sip:%00@host5.example.com",
+	};
+	long pg = sysconf(_SC_PAGESIZE);
+	char *area = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int accepted = 0;
+
+	g_assert_true(area != MAP_FAILED);
+	g_assert_cmpint(mprotect(area + pg, (size_t)pg, PROT_NONE), ==, 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(uris); i++) {
+		size_t len = strlen(uris[i]);
+
+		for (size_t cut = 0; cut <= len; cut++) {
+			char *at = area + pg - cut;
+			sip_uri u, u2;
+
+			memcpy(at, uris[i], cut);
+			if (sip_uri_parse((sip_pl){ at, cut }, &u) == 0) {
+				u2 = u;
+				g_assert_cmpint(sip_uri_cmp(&u, &u2), ==, 0);
+				accepted++;
+			}
+		}
+	}
+	g_assert_cmpint(accepted, >, 0);
+	munmap(area, 2 * (size_t)pg);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -196,5 +232,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_uri/cmp", test_cmp);
 	g_test_add_func("/sip_uri/unescape", test_unescape);
 	g_test_add_func("/sip_uri/pl_helpers", test_pl_helpers);
+	g_test_add_func("/sip_uri/guard_page", test_guard_page);
 	return g_test_run();
 }
