@@ -20,6 +20,7 @@ struct rtc_pc {
 	rtc_srtp *srtp;
 	GPtrArray *cands; /* local candidates until the answer is sent */
 	bool answered;
+	bool offerer; /* we sent the offer: pc->offer is the peer's answer */
 	bool dtls_client;
 	uint32_t ssrc;
 	char codec[32];
@@ -79,8 +80,11 @@ static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 		uint32_t arrival = (uint32_t)(pc->last_rx_us * (gint64)pc->clock_rate / G_USEC_PER_SEC);
 		rtp_rx_stats_update(&pc->rx, h.seq, h.ts, arrival);
 	}
-	if (!pc->o.echo)
+	if (!pc->o.echo) {
+		if (pc->o.rtp)
+			pc->o.rtp(pc->o.user, buf, len);
 		return;
+	}
 	/* Our own SSRC (announced in the answer): the browser then maps the
 	 * echo to the receiver it created for our m-line. */
 	rtp_set_ssrc(buf, pc->ssrc);
@@ -193,10 +197,13 @@ static void send_answer(rtc_pc *pc)
 		pc->local.addr = addr;
 		pc->local.port = (uint16_t)port;
 	}
-	int rc = sdp_answer(pc->offer, &pc->local, out, NULL, &err);
+	int rc = pc->offerer && !pc->offer ? sdp_offer(&pc->local, out, &err)
+					   : sdp_answer(pc->offer, &pc->local, out, NULL, &err);
 	pc->answered = true;
 	if (rc)
 		rtc_pc_close(pc, err.reason);
+	else if (pc->offerer && !pc->offer && pc->o.offer)
+		pc->o.offer(pc->o.user, out->str);
 	else if (pc->o.answer)
 		pc->o.answer(pc->o.user, out->str);
 	g_string_free(out, TRUE);
@@ -223,7 +230,7 @@ static void on_ice_state(void *user, rtc_ice_state st)
 	rtc_pc *pc = user;
 	if (pc->st == RTC_PC_CLOSED)
 		return;
-	if (st == RTC_ICE_CONNECTED && pc->dtls_client)
+	if (st == RTC_ICE_CONNECTED && pc->dtls_client && pc->dtls)
 		rtc_dtls_start(pc->dtls);
 	else if (st == RTC_ICE_FAILED)
 		rtc_pc_close(pc, pc->st == RTC_PC_CONNECTED ? "ICE consent lost" : "ICE failed");
@@ -287,76 +294,50 @@ static gboolean on_tick(gpointer data)
 
 #define FAIL(code, ...) do { *err = g_strdup_printf(__VA_ARGS__); rc = (code); goto out; } while (0)
 
-int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err)
+/* Our capabilities for offer/answer. */
+static void init_local(rtc_pc *pc, bool offerer)
 {
-	rtc_pc *pc = g_new0(rtc_pc, 1);
-	int rc = 0;
-	pc->o = *o;
-	pc->id = g_strdup(o->id ? o->id : "pc");
-	pc->o.id = pc->id;
-	pc->offer = sdp_ref(offer);
-	pc->cands = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(pc->cands, NULL); /* keeps pdata NULL-terminated */
-	g_ptr_array_set_size(pc->cands, 0);
-	pc->created_us = pc->last_rx_us = g_get_monotonic_time();
-	do
-		pc->ssrc = g_random_int();
-	while (!pc->ssrc);
-
-	rtc_ice_opts io = {
-		.context = o->context, .controlling = false, .local_addresses = o->local_addresses,
-		.port_min = o->port_min, .port_max = o->port_max, .stun_server = o->stun_server,
-		.turn_server = o->turn_server, .turn_username = o->turn_username,
-		.turn_password = o->turn_password, .id = pc->id, .recv = on_ice_recv,
-		.candidate = on_ice_candidate, .state = on_ice_state, .user = pc,
-	};
-	if ((rc = rtc_ice_new(&io, &pc->ice)))
-		FAIL(rc, "cannot create the ICE agent");
-
 	pc->codecs[0] = (sdp_codec){ .name = "opus", .rate = 48000, .channels = 2, .pt = 111, .fmtp = opus_fmtp };
 	pc->codecs[1] = (sdp_codec){ .name = "PCMU", .rate = 8000, .channels = 1, .pt = 0 };
 	pc->codecs[2] = (sdp_codec){ .name = "PCMA", .rate = 8000, .channels = 1, .pt = 8 };
-	g_strlcpy(pc->fingerprint, rtc_dtls_cert_fingerprint(o->cert), sizeof pc->fingerprint);
-	/* a=setup:passive: as the DTLS server we choose the SRTP profile, so
-	 * our preference (AEAD_AES_128_GCM first) wins; Chromium as server
-	 * picks AES_CM_128_HMAC_SHA1_80. */
+	g_strlcpy(pc->fingerprint, rtc_dtls_cert_fingerprint(pc->o.cert), sizeof pc->fingerprint);
 	pc->msid = g_strdup_printf("junction-%s audio-%s", pc->id, pc->id);
+	const char *const *la = pc->o.local_addresses;
 	pc->local = (sdp_local){
 		.codecs = pc->codecs, .n_codecs = G_N_ELEMENTS(pc->codecs), .telephone_event = true,
-		.te_pt = 101, .transport = SDP_TRANSPORT_DTLS,
-		.addr = o->local_addresses && o->local_addresses[0] ? o->local_addresses[0] : "0.0.0.0",
+		.te_pt = 101, .transport = SDP_TRANSPORT_DTLS, .addr = la && la[0] ? la[0] : "0.0.0.0",
 		.port = 9, .ice_ufrag = rtc_ice_local_ufrag(pc->ice), .ice_pwd = rtc_ice_local_pwd(pc->ice),
-		.fingerprint = pc->fingerprint, .setup = SDP_SETUP_PASSIVE, .origin_user = "junction",
-		.sess_id = g_random_int(), .sess_version = 1, .session_name = "-",
+		/* Answering, a=setup:passive: as the DTLS server we choose the
+		 * SRTP profile, so our preference (AEAD_AES_128_GCM first) wins;
+		 * Chromium as server picks AES_CM_128_HMAC_SHA1_80. */
+		.fingerprint = pc->fingerprint, .setup = offerer ? SDP_SETUP_ACTPASS : SDP_SETUP_PASSIVE,
+		.origin_user = "junction", .sess_id = g_random_int(), .sess_version = 1, .session_name = "-",
 		.msid_semantic = "WMS *", .msid = pc->msid, .ssrc = pc->ssrc, .cname = "junction",
 	};
-	/* Negotiate now so a bad offer is refused at once, not after gathering. */
-	sdp_neg neg;
-	sdp_error serr;
-	GString *probe = g_string_new(NULL);
-	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);
-	g_string_free(probe, TRUE);
-	if (rc) {
-		*err = g_strdup(serr.reason[0] ? serr.reason : "offer not acceptable");
-		goto out;
-	}
-	const sdp_neg_media *nm = &neg.media[neg.audio];
-	const sdp_media *m = &offer->media[neg.audio];
+}
+
+/* Takes the peer's description (offer or answer) as negotiated: DTLS
+ * identity and role, ICE credentials and candidates. */
+static int apply_remote(rtc_pc *pc, const sdp_neg *neg, sdp_session *remote, char **err)
+{
+	int rc = 0;
+	const sdp_neg_media *nm = &neg->media[neg->audio];
+	const sdp_media *m = &remote->media[neg->audio];
 	if (nm->transport != SDP_TRANSPORT_DTLS || !nm->rtcp_mux)
 		FAIL(ENOTSUP, "audio must be UDP/TLS/RTP/SAVPF with rtcp-mux");
 	if (!m->fingerprint.present || !m->ice_ufrag.l || !m->ice_pwd.l)
-		FAIL(EBADMSG, "offer lacks a=fingerprint or ICE credentials");
+		FAIL(EBADMSG, "SDP lacks a=fingerprint or ICE credentials");
 	g_snprintf(pc->codec, sizeof pc->codec, "%.*s/%u", (int)MIN(nm->codec.l, 16), nm->codec.p, nm->rate);
 	pc->dtls_client = nm->local_setup == SDP_SETUP_ACTIVE;
 	pc->clock_rate = nm->rate ? nm->rate : 8000;
 
 	char *hash = sdp_str_dup(m->fingerprint.hash);
 	rtc_dtls_opts dopts = {
-		.client = pc->dtls_client, .context = o->context, .remote_hash = hash,
+		.client = pc->dtls_client, .context = pc->o.context, .remote_hash = hash,
 		.remote_fp = m->fingerprint.bytes, .remote_fp_len = m->fingerprint.len, .id = pc->id,
 		.send = on_dtls_send, .state = on_dtls_state, .user = pc,
 	};
-	rc = rtc_dtls_new(o->cert, &dopts, &pc->dtls);
+	rc = rtc_dtls_new(pc->o.cert, &dopts, &pc->dtls);
 	if (rc) {
 		*err = g_strdup_printf("unsupported a=fingerprint hash \"%s\"", hash);
 		rc = EBADMSG;
@@ -367,6 +348,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 
 	char *uf = sdp_str_dup(m->ice_ufrag), *pw = sdp_str_dup(m->ice_pwd);
 	rc = rtc_ice_set_remote_credentials(pc->ice, uf, pw);
+	g_free(pc->remote_ufrag);
 	pc->remote_ufrag = uf;
 	g_free(pw);
 	if (rc)
@@ -378,10 +360,70 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 	}
 	if (m->end_of_candidates)
 		rtc_ice_remote_gathering_done(pc->ice);
+	/* Offerer whose ICE came up first (peer-reflexive checks): start now. */
+	if (pc->dtls_client && rtc_ice_get_state(pc->ice) == RTC_ICE_CONNECTED)
+		rtc_dtls_start(pc->dtls);
+out:
+	return rc;
+}
 
+static int pc_create(const rtc_pc_opts *o, bool offerer, rtc_pc **out, char **err)
+{
+	rtc_pc *pc = g_new0(rtc_pc, 1);
+	int rc = 0;
+	pc->o = *o;
+	pc->id = g_strdup(o->id ? o->id : "pc");
+	pc->o.id = pc->id;
+	pc->offerer = offerer;
+	pc->cands = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(pc->cands, NULL); /* keeps pdata NULL-terminated */
+	g_ptr_array_set_size(pc->cands, 0);
+	pc->created_us = pc->last_rx_us = g_get_monotonic_time();
+	do
+		pc->ssrc = g_random_int();
+	while (!pc->ssrc);
+	rtc_ice_opts io = {
+		.context = o->context, .controlling = offerer, .local_addresses = o->local_addresses,
+		.port_min = o->port_min, .port_max = o->port_max, .stun_server = o->stun_server,
+		.turn_server = o->turn_server, .turn_username = o->turn_username,
+		.turn_password = o->turn_password, .id = pc->id, .recv = on_ice_recv,
+		.candidate = on_ice_candidate, .state = on_ice_state, .user = pc,
+	};
+	if ((rc = rtc_ice_new(&io, &pc->ice))) {
+		*err = g_strdup("cannot create the ICE agent");
+		pc->o.state = NULL;
+		rtc_pc_free(pc);
+		return rc;
+	}
+	init_local(pc, offerer);
 	pc->tick = g_timeout_source_new_seconds(1);
 	g_source_set_callback(pc->tick, on_tick, pc, NULL);
 	g_source_attach(pc->tick, o->context);
+	*out = pc;
+	return 0;
+}
+
+int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err)
+{
+	rtc_pc *pc = NULL;
+	int rc = pc_create(o, false, &pc, err);
+	if (rc) {
+		*out = NULL;
+		return rc;
+	}
+	pc->offer = sdp_ref(offer);
+	/* Negotiate now so a bad offer is refused at once, not after gathering. */
+	sdp_neg neg;
+	sdp_error serr;
+	GString *probe = g_string_new(NULL);
+	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);
+	g_string_free(probe, TRUE);
+	if (rc) {
+		*err = g_strdup(serr.reason[0] ? serr.reason : "offer not acceptable");
+		goto out;
+	}
+	if ((rc = apply_remote(pc, &neg, offer, err)))
+		goto out;
 	pc->st = RTC_PC_CONNECTING;
 	if ((rc = rtc_ice_gather(pc->ice)))
 		FAIL(EIO, "cannot gather ICE candidates");
@@ -393,6 +435,57 @@ out:
 	}
 	*out = pc;
 	return rc;
+}
+
+int rtc_pc_new_offer(const rtc_pc_opts *o, rtc_pc **out, char **err)
+{
+	rtc_pc *pc = NULL;
+	int rc = pc_create(o, true, &pc, err);
+	if (rc) {
+		*out = NULL;
+		return rc;
+	}
+	pc->st = RTC_PC_CONNECTING;
+	if ((rc = rtc_ice_gather(pc->ice))) {
+		*err = g_strdup("cannot gather ICE candidates");
+		pc->o.state = NULL;
+		rtc_pc_free(pc);
+		pc = NULL;
+	}
+	*out = pc;
+	return rc;
+}
+
+int rtc_pc_set_answer(rtc_pc *pc, sdp_session *answer, char **err)
+{
+	int rc = 0;
+	sdp_neg neg;
+	sdp_error serr;
+	if (!pc->offerer || pc->offer || !pc->answered)
+		FAIL(EINVAL, "no offer of ours is waiting for an answer");
+	if ((rc = sdp_process_answer(answer, &pc->local, &neg, &serr)))
+		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "answer not acceptable");
+	if (neg.audio < 0)
+		FAIL(ENOTSUP, "audio rejected");
+	pc->offer = sdp_ref(answer);
+	pc->created_us = g_get_monotonic_time(); /* the connect timeout starts now */
+	rc = apply_remote(pc, &neg, answer, err);
+out:
+	return rc;
+}
+
+int rtc_pc_send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
+{
+	if (pc->st != RTC_PC_CONNECTED || !pc->srtp)
+		return EAGAIN;
+	int rc = rtc_srtp_protect(pc->srtp, buf, cap, &len);
+	if (rc)
+		return rc;
+	if ((rc = rtc_ice_send(pc->ice, buf, len)))
+		return rc;
+	pc->stats.rtp_out++;
+	pc->stats.bytes_out += len;
+	return 0;
 }
 
 void rtc_pc_free(rtc_pc *pc)
@@ -428,7 +521,7 @@ int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err)
 	int rc = 0;
 	sdp_neg neg;
 	sdp_error serr;
-	if (pc->st == RTC_PC_CLOSED || !pc->answered)
+	if (pc->st == RTC_PC_CLOSED || !pc->answered || pc->offerer)
 		FAIL(EAGAIN, "the connection is not ready for a new offer");
 	GString *probe = g_string_new(NULL);
 	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);

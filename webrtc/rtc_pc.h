@@ -2,8 +2,9 @@
  * one transport (BUNDLE, rtcp-mux), living on one media worker.
  *
  * Made from a remote SDP offer, it answers through media/sdp.h once its
- * ICE candidates are gathered (candidates inline plus end-of-candidates),
- * then connects: ICE (controlled), DTLS (role from a=setup, peer
+ * ICE candidates are gathered (candidates inline plus end-of-candidates);
+ * or it offers (rtc_pc_new_offer, ICE controlling, a=setup:actpass) and
+ * takes the answer. Then it connects: ICE, DTLS (role from a=setup, peer
  * certificate checked against a=fingerprint), SRTP keyed by the DTLS
  * exporter. The packet path runs on the worker with no lock and no
  * allocation: one scratch buffer per connection, decrypted and
@@ -48,6 +49,10 @@ typedef struct {
 	const char *id; /* log id and SDP origin user (copied) */
 	/* The SDP answer (once gathered). */
 	void (*answer)(void *user, const char *sdp);
+	/* Our SDP offer (rtc_pc_new_offer, once gathered). */
+	void (*offer)(void *user, const char *sdp);
+	/* Each decrypted RTP packet when not in echo mode (header included). */
+	void (*rtp)(void *user, const uint8_t *buf, size_t len);
 	/* A local candidate found after the answer ("candidate:..."). */
 	void (*candidate)(void *user, const char *cand);
 	/* State changes; reason set for CLOSED. Never free the pc inside. */
@@ -67,6 +72,17 @@ typedef struct {
 /* Creates a connection answering offer (kept referenced). Returns 0, or
  * ENOTSUP / EBADMSG / EINVAL / EIO with *err (g_free) fit for the peer. */
 int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out, char **err);
+/* Creates a connection that offers (ICE controlling, a=setup:actpass);
+ * the offer comes through opts.offer once gathered; give the peer's
+ * answer to rtc_pc_set_answer. 0 or an errno code with *err (g_free). */
+int rtc_pc_new_offer(const rtc_pc_opts *o, rtc_pc **out, char **err);
+/* The peer's answer to our offer (kept referenced): ICE credentials and
+ * candidates, fingerprint, DTLS role. 0 or an errno code with *err. */
+int rtc_pc_set_answer(rtc_pc *pc, sdp_session *answer, char **err);
+/* Sends one RTP packet (header included) in buf, which has cap bytes of
+ * room for the SRTP tag; encrypted in place. 0, EAGAIN (not connected),
+ * ENOSPC or EIO. */
+int rtc_pc_send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Frees; no callbacks after this (sends a DTLS close_notify if connected). */
 void rtc_pc_free(rtc_pc *pc);
 /* A new offer on a live connection (renegotiation). Same DTLS identity
