@@ -23,7 +23,45 @@ typedef struct {
 	struct mmsghdr msgs[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
+	/* Answers produced while a received batch is handled leave together
+	 * in one sendmmsg(2): system calls are the dearest part of a request. */
+	bool batching;
+	unsigned n_out;
+	GByteArray *out[UDP_BATCH];
+	struct mmsghdr omsgs[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH];
+	struct sockaddr_storage oto[UDP_BATCH];
+	socklen_t otolen[UDP_BATCH];
 } sip_udp;
+
+static void udp_flush(sip_udp *u)
+{
+	unsigned done = 0;
+	for (unsigned i = 0; i < u->n_out; i++) {
+		u->oiov[i].iov_base = u->out[i]->data;
+		u->oiov[i].iov_len = u->out[i]->len;
+		memset(&u->omsgs[i].msg_hdr, 0, sizeof u->omsgs[i].msg_hdr);
+		u->omsgs[i].msg_hdr.msg_iov = &u->oiov[i];
+		u->omsgs[i].msg_hdr.msg_iovlen = 1;
+		u->omsgs[i].msg_hdr.msg_name = &u->oto[i];
+		u->omsgs[i].msg_hdr.msg_namelen = u->otolen[i];
+	}
+	while (done < u->n_out) {
+		int n = sendmmsg(u->fd, u->omsgs + done, u->n_out - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Skip the one that failed (like a lost datagram) and go on. */
+			u->base.tx_errors++;
+			done++;
+			continue;
+		}
+		done += (unsigned)n;
+	}
+	for (unsigned i = 0; i < u->n_out; i++)
+		g_byte_array_set_size(u->out[i], 0);
+	u->n_out = 0;
+}
 
 static bool is_keepalive(const char *p, size_t len)
 {
@@ -41,6 +79,7 @@ static gboolean udp_readable(gint fd, GIOCondition cond, gpointer data)
 	size_t bsize = u->base.max_message + 1;
 	(void)cond;
 
+	u->batching = true;
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		for (int i = 0; i < UDP_BATCH; i++) {
 			u->iov[i].iov_base = u->bufs + (size_t)i * bsize;
@@ -73,9 +112,12 @@ static gboolean udp_readable(gint fd, GIOCondition cond, gpointer data)
 			u->base.rx_messages++;
 			u->base.recv(u->base.user, &p, u->iov[i].iov_base, len);
 		}
+		if (u->n_out)
+			udp_flush(u);
 		if (n < UDP_BATCH)
 			break;
 	}
+	u->batching = false;
 	return G_SOURCE_CONTINUE;
 }
 
@@ -85,6 +127,17 @@ static int udp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const 
 	(void)flow;
 	if (!to || !to->len)
 		return EDESTADDRREQ;
+	if (u->batching) {
+		if (u->n_out == UDP_BATCH)
+			udp_flush(u);
+		unsigned i = u->n_out++;
+		if (!u->out[i])
+			u->out[i] = g_byte_array_sized_new(1024);
+		g_byte_array_append(u->out[i], (const guint8 *)data, (guint)len);
+		memcpy(&u->oto[i], &to->ss, to->len);
+		u->otolen[i] = to->len;
+		return 0;
+	}
 	for (;;) {
 		ssize_t n = sendto(u->fd, data, len, 0, (const struct sockaddr *)&to->ss, to->len);
 		if (n >= 0)
@@ -101,6 +154,9 @@ static void udp_destroy(sip_transport *tp)
 		g_source_remove(u->watch);
 	if (u->fd >= 0)
 		close(u->fd);
+	for (unsigned i = 0; i < UDP_BATCH; i++)
+		if (u->out[i])
+			g_byte_array_unref(u->out[i]);
 	g_free(u->bufs);
 	g_free(u);
 }
