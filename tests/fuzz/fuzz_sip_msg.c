@@ -53,12 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		walk(m);
 		if (m->is_request) {
-			sip_resp_opts o = { .to_tag = "fz", .body = SIP_PL("x") };
+			sip_resp_opts o = { .to_tag = "fz", .record_route = true, .body = SIP_PL("x") };
 
 			if (sip_build_response(&b, m, 488, NULL, &o) == 0) {
 				if (sip_msg_parse(b.p, b.len, &r, NULL) != 0)
 					abort();	/* our own output must parse */
-				if (r->n_via != m->n_via || r->cseq.num != m->cseq.num)
+				if (r->n_via != m->n_via || r->cseq.num != m->cseq.num ||
+				    r->n_record_route != m->n_record_route)
 					abort();
 				r = sip_msg_unref(r);
 			}
