@@ -20,6 +20,8 @@ struct rtc_pc {
 	rtc_srtp *srtp;
 	GPtrArray *cands; /* local candidates until the answer is sent */
 	bool answered;
+	bool gathered;
+	GSource *early; /* STUN/TURN: answer with host candidates, trickle the rest */
 	bool offerer; /* we sent the offer: pc->offer is the peer's answer */
 	bool dtls_client;
 	uint32_t ssrc;
@@ -181,7 +183,7 @@ static void send_answer(rtc_pc *pc)
 	sdp_error err;
 	pc->local.candidates = (const char *const *)pc->cands->pdata;
 	pc->local.n_candidates = pc->cands->len;
-	pc->local.end_of_candidates = true;
+	pc->local.end_of_candidates = pc->gathered;
 	/* c= and m= carry the first candidate's address (RFC 8839 §4.2.1.2). */
 	char *addr = pc->answer_addr;
 	unsigned port = 9;
@@ -214,6 +216,8 @@ static void on_ice_candidate(void *user, const char *cand)
 	rtc_pc *pc = user;
 	if (pc->st == RTC_PC_CLOSED)
 		return;
+	if (!cand)
+		pc->gathered = true;
 	if (!pc->answered) {
 		if (cand)
 			g_ptr_array_add(pc->cands, g_strdup(cand));
@@ -223,6 +227,28 @@ static void on_ice_candidate(void *user, const char *cand)
 	}
 	if (pc->o.candidate)
 		pc->o.candidate(pc->o.user, cand);
+}
+
+/* With STUN or TURN, gathering waits on servers that may be slow or gone:
+ * answer after 300 ms with what we have and trickle the rest. */
+static gboolean on_early_answer(gpointer data)
+{
+	rtc_pc *pc = data;
+	g_source_unref(pc->early);
+	pc->early = NULL;
+	if (!pc->answered && pc->st != RTC_PC_CLOSED && pc->cands->len)
+		send_answer(pc);
+	return G_SOURCE_REMOVE;
+}
+
+static void arm_early_answer(rtc_pc *pc)
+{
+	const rtc_pc_opts *o = &pc->o;
+	if ((!o->stun_server || !*o->stun_server) && (!o->turn_server || !*o->turn_server))
+		return;
+	pc->early = g_timeout_source_new(300);
+	g_source_set_callback(pc->early, on_early_answer, pc, NULL);
+	g_source_attach(pc->early, o->context);
 }
 
 static void on_ice_state(void *user, rtc_ice_state st)
@@ -427,6 +453,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 	pc->st = RTC_PC_CONNECTING;
 	if ((rc = rtc_ice_gather(pc->ice)))
 		FAIL(EIO, "cannot gather ICE candidates");
+	arm_early_answer(pc);
 out:
 	if (rc) {
 		pc->o.state = NULL;
@@ -498,6 +525,10 @@ void rtc_pc_free(rtc_pc *pc)
 	if (pc->tick) {
 		g_source_destroy(pc->tick);
 		g_source_unref(pc->tick);
+	}
+	if (pc->early) {
+		g_source_destroy(pc->early);
+		g_source_unref(pc->early);
 	}
 	if (pc->dtls) {
 		rtc_dtls_close(pc->dtls);

@@ -180,6 +180,30 @@ static void test_answer(void)
 	fx_free(&f);
 }
 
+/* With a STUN server that never answers (nothing listens on loopback port
+ * 9), the answer goes out with the host candidates and without
+ * end-of-candidates; the rest would trickle. */
+static void test_stun_early_answer(void)
+{
+	fixture f;
+	fx_init(&f);
+	f.o.stun_server = "127.0.0.1:9";
+	char *text = read_offer();
+	sdp_session *offer = parse(text);
+	rtc_pc *pc = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_pc_new_from_offer(&f.o, offer, &pc, &err), ==, 0);
+	wait_answers(&f, 1);
+	sdp_session *ans = parse(f.sk.answer->str);
+	g_assert_cmpuint(ans->media[0].n_cands, >=, 1);
+	g_assert_false(ans->media[0].end_of_candidates);
+	rtc_pc_free(pc);
+	sdp_unref(ans);
+	sdp_unref(offer);
+	g_free(text);
+	fx_free(&f);
+}
+
 /* Removes every line starting with prefix. */
 static char *drop_lines(const char *text, const char *prefix)
 {
@@ -328,5 +352,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_pc/answer", test_answer);
 	g_test_add_func("/rtc_pc/refused", test_refused);
 	g_test_add_func("/rtc_pc/loopback", test_loopback);
+	g_test_add_func("/rtc_pc/stun_early_answer", test_stun_early_answer);
 	return g_test_run();
 }
