@@ -647,12 +647,11 @@ static int make_ack(void *user, const char *req, size_t req_len, const char *res
 	return rc;
 }
 
-int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
-			   sip_req_opts *req, sip_tx_response_fn cb, void *user, sip_tx **txp)
+/* Fills in the Via of req for transport tp (or flow) and builds it into
+ * s->out. 0 or errno; branch gets the branch used. */
+static int build_request(sip_stack *s, sip_transport *tp, sip_flow *flow, sip_req_opts *req,
+			 char branch[SIP_BRANCH_LEN + 1])
 {
-	sip_transport *tp = flow && sip_flow_transport(flow) ? sip_flow_transport(flow) : sip_stack_transport(s, kind);
-	if (!tp)
-		return ENOTCONN;
 	char host[INET6_ADDRSTRLEN + 2], ip[INET6_ADDRSTRLEN];
 	const jn_addr *local = flow ? sip_flow_local(flow) : &tp->local;
 	addr_ip(local, ip, sizeof ip);
@@ -660,7 +659,6 @@ int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const
 		snprintf(host, sizeof host, "[%s]", ip);
 	else
 		snprintf(host, sizeof host, "%s", ip);
-	char branch[SIP_BRANCH_LEN + 1];
 	req->via_transport = sip_tp_name(tp->kind);
 	req->via_host = host;
 	req->via_port = jn_addr_port(local);
@@ -668,8 +666,26 @@ int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const
 	req->rport = true;
 	sip_buf_reset(&s->out);
 	int rc = sip_build_request(&s->out, req, branch);
-	if (rc != 0 || s->out.err)
-		return rc ? rc : s->out.err;
+	return rc ? rc : s->out.err;
+}
+
+static sip_transport *pick_transport(sip_stack *s, sip_tp_kind kind, sip_flow *flow)
+{
+	return flow && sip_flow_transport(flow) ? sip_flow_transport(flow) : sip_stack_transport(s, kind);
+}
+
+int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
+			   sip_req_opts *req, sip_tx_response_fn cb, void *user, sip_tx **txp)
+{
+	sip_transport *tp = pick_transport(s, kind, flow);
+	if (txp)
+		*txp = NULL;
+	if (!tp)
+		return ENOTCONN;
+	char branch[SIP_BRANCH_LEN + 1];
+	int rc = build_request(s, tp, flow, req, branch);
+	if (rc != 0)
+		return rc;
 	sip_method cm = req->cseq_method != SIP_METHOD_UNKNOWN ? req->cseq_method : req->method;
 	char *key = client_key(sip_pl_cstr(branch), cm, sip_pl_cstr(req->method_name));
 	sip_tx_dest d = { .tp = tp, .flow = flow, .addr = *to };
@@ -678,6 +694,58 @@ int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const
 	if (txp)
 		*txp = tx;
 	return tx ? 0 : ECONNREFUSED;
+}
+
+int sip_stack_send_stateless(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
+			     sip_req_opts *req)
+{
+	sip_transport *tp = pick_transport(s, kind, flow);
+	if (!tp)
+		return ENOTCONN;
+	char branch[SIP_BRANCH_LEN + 1];
+	int rc = build_request(s, tp, flow, req, branch);
+	if (rc != 0)
+		return rc;
+	return sip_transport_send(tp, flow && sip_flow_conn(flow) ? flow : NULL, to, s->out.p, s->out.len);
+}
+
+int sip_stack_cancel(sip_stack *s, sip_tx *invite, sip_tx_response_fn cb, void *user)
+{
+	if (!sip_tx_is_client(invite) || !sip_tx_is_invite(invite) ||
+	    (sip_tx_get_state(invite) != SIP_TX_CALLING && sip_tx_get_state(invite) != SIP_TX_PROCEEDING))
+		return EINVAL;
+	size_t len;
+	const char *raw = sip_tx_request(invite, &len);
+	sip_msg *rq = NULL;
+	int rc = sip_msg_parse(raw, len, &rq, NULL);
+	if (rc != 0)
+		return rc;
+	sip_buf b;
+	sip_buf_init(&b, 0);
+	sip_buf_puts(&b, "CANCEL ");
+	sip_buf_put_pl(&b, rq->ruri_pl);
+	sip_buf_puts(&b, " SIP/2.0\r\n");
+	sip_buf_hdr(&b, "Via", rq->via[0].value);
+	sip_buf_puts(&b, "Max-Forwards: 70\r\n");
+	sip_buf_hdr(&b, "From", rq->from.value);
+	sip_buf_hdr(&b, "To", rq->to.value);
+	sip_buf_hdr(&b, "Call-ID", rq->call_id);
+	sip_buf_puts(&b, "CSeq: ");
+	sip_buf_put_u32(&b, rq->cseq.num);
+	sip_buf_puts(&b, " CANCEL\r\n");
+	for (size_t i = 0; i < rq->n_route; i++)
+		sip_buf_hdr(&b, "Route", rq->route[i].value);
+	sip_buf_puts(&b, "Content-Length: 0\r\n\r\n");
+	rc = b.err;
+	if (rc == 0) {
+		char *key = client_key(rq->via[0].branch, SIP_METHOD_CANCEL, SIP_PL("CANCEL"));
+		sip_tx *tx = sip_tx_client_new(s->txl, key, false, sip_tx_get_dest(invite), b.p, b.len, cb, user);
+		g_free(key);
+		rc = tx ? 0 : ECONNREFUSED;
+	}
+	sip_buf_free(&b);
+	sip_msg_unref(rq);
+	return rc;
 }
 
 /* --- lifecycle --------------------------------------------------------------- */

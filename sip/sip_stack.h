@@ -115,6 +115,17 @@ int sip_stack_send_request(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const
  * and transports that live outside the stack). */
 void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, size_t len);
 
+/* Cancels a pending client INVITE (§9.1): a CANCEL with the INVITE's
+ * Request-URI, top Via (same branch), From, To, Call-ID, CSeq number and
+ * Route, in its own transaction to the same place; cb gets its response
+ * (the INVITE's own callback then gets the 487). EINVAL if invite is not a
+ * client INVITE still waiting for a final response. */
+int sip_stack_cancel(sip_stack *s, sip_tx *invite, sip_tx_response_fn cb, void *user);
+/* Sends a request outside any transaction (the ACK for a 2xx, §13.2.2.4),
+ * Via filled in like sip_stack_send_request. 0 or errno. */
+int sip_stack_send_stateless(sip_stack *s, sip_tp_kind kind, sip_flow *flow, const jn_addr *to,
+			     sip_req_opts *req);
+
 /* The "sip" lws_protocols entry (only when opts.ws was set). */
 struct lws_protocols sip_stack_ws_protocol(sip_stack *s);
 /* The outbound registration of trunk name (as given in opts), or NULL. */

@@ -614,6 +614,17 @@ bool sip_tx_is_invite(const sip_tx *tx) { return tx->invite; }
 bool sip_tx_is_client(const sip_tx *tx) { return tx->client; }
 int sip_tx_last_status(const sip_tx *tx) { return tx->last_status; }
 const char *sip_tx_key(const sip_tx *tx) { return tx->key; }
+const sip_tx_dest *sip_tx_get_dest(const sip_tx *tx) { return &tx->dest; }
+
+const char *sip_tx_request(const sip_tx *tx, size_t *len)
+{
+	if (!tx->req) {
+		*len = 0;
+		return NULL;
+	}
+	*len = tx->req->len;
+	return (const char *)tx->req->data;
+}
 
 void sip_tx_set_data(sip_tx *tx, void *data, GDestroyNotify free_fn)
 {

@@ -130,6 +130,10 @@ bool sip_tx_is_client(const sip_tx *tx);
 /* The status of the last response sent or received, 0 if none. */
 int sip_tx_last_status(const sip_tx *tx);
 const char *sip_tx_key(const sip_tx *tx);
+/* Client: the request bytes it sends; server: NULL. */
+const char *sip_tx_request(const sip_tx *tx, size_t *len);
+/* Where the transaction sends. */
+const sip_tx_dest *sip_tx_get_dest(const sip_tx *tx);
 /* Free-form owner data (e.g. the parsed request's copy for a TU). */
 void sip_tx_set_data(sip_tx *tx, void *data, GDestroyNotify free_fn);
 void *sip_tx_get_data(const sip_tx *tx);

@@ -549,6 +549,109 @@ static void test_flow_binding(void)
 	sip_stack_free(s);
 }
 
+/* A response to request text req (the UAS side of the test). */
+static char *make_response(const char *req, const char *status, const char *to_tag)
+{
+	GString *r = g_string_new(NULL);
+	g_string_append_printf(r, "SIP/2.0 %s\r\n", status);
+	const char *names[] = { "Via: ", "From: ", "To: ", "Call-ID: ", "CSeq: " };
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *needle = g_strconcat("\r\n", names[i], NULL);
+		const char *h = strstr(req, needle);
+		g_assert_nonnull(h);
+		h += 2;
+		const char *e = strstr(h, "\r\n");
+		g_string_append_len(r, h, e - h);
+		if (i == 2 && to_tag)
+			g_string_append_printf(r, ";tag=%s", to_tag);
+		g_string_append(r, "\r\n");
+		g_free(needle);
+	}
+	g_string_append(r, "Content-Length: 0\r\n\r\n");
+	return g_string_free(r, FALSE);
+}
+
+static char *branch_of(const char *msg)
+{
+	const char *b = strstr(msg, "branch=");
+	g_assert_nonnull(b);
+	return g_strndup(b + 7, strcspn(b + 7, ";\r\n"));
+}
+
+static void record_status(void *user, sip_tx *tx, int status, const char *data, size_t len)
+{
+	GArray *a = user;
+	(void)tx; (void)data; (void)len;
+	g_array_append_val(a, status);
+}
+
+/* The stack as a UAC: INVITE, 180, CANCEL (same branch), 487, and the ACK
+ * the transaction sends for it (same branch, the 487's To tag). */
+static void test_client_invite_cancel(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	GArray *inv_st = g_array_new(FALSE, FALSE, sizeof(int)), *can_st = g_array_new(FALSE, FALSE, sizeof(int));
+	jn_addr to;
+	char where[32];
+	snprintf(where, sizeof where, "127.0.0.1:%u", fx.port);
+	g_assert_cmpint(jn_addr_parse(where, 0, &to), ==, 0);
+	char ruri[64];
+	snprintf(ruri, sizeof ruri, "sip:bob@%s", where);
+	sip_req_opts q = { .method = SIP_METHOD_INVITE, .ruri = ruri, .from = "<sip:alice@127.0.0.1>;tag=a1",
+			   .to = "<sip:bob@127.0.0.1>", .call_id = "cli1", .cseq = 7, .contact = "<sip:alice@127.0.0.1>" };
+	sip_tx *tx = NULL;
+	g_assert_cmpint(sip_stack_send_request(fx.s, SIP_TP_UDP, NULL, &to, &q, record_status, inv_st, &tx), ==, 0);
+	g_assert_nonnull(tx);
+	char *inv = recv_reply(&fx);
+	g_assert_true(g_str_has_prefix(inv, "INVITE sip:bob@"));
+	g_assert_nonnull(strstr(inv, "Via: SIP/2.0/UDP 127.0.0.1:"));
+	char *branch = branch_of(inv);
+
+	char *r180 = make_response(inv, "180 Ringing", "b1");
+	sendto(fx.fd, r180, strlen(r180), 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	for (int i = 0; i < 1000 && inv_st->len < 1; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	g_assert_cmpuint(inv_st->len, ==, 1);
+	g_assert_cmpint(g_array_index(inv_st, int, 0), ==, 180);
+
+	g_assert_cmpint(sip_stack_cancel(fx.s, tx, record_status, can_st), ==, 0);
+	char *can = recv_reply(&fx);
+	g_assert_true(g_str_has_prefix(can, "CANCEL sip:bob@"));
+	char *cbranch = branch_of(can);
+	g_assert_cmpstr(cbranch, ==, branch);
+	g_assert_nonnull(strstr(can, "\r\nCSeq: 7 CANCEL\r\n"));
+	g_assert_nonnull(strstr(can, "\r\nCall-ID: cli1\r\n"));
+
+	char *r200 = make_response(can, "200 OK", "b1");
+	char *r487 = make_response(inv, "487 Request Terminated", "b1");
+	sendto(fx.fd, r200, strlen(r200), 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	sendto(fx.fd, r487, strlen(r487), 0, (struct sockaddr *)&fx.to, sizeof fx.to);
+	char *ack = recv_reply(&fx);
+	g_assert_nonnull(ack);
+	g_assert_true(g_str_has_prefix(ack, "ACK sip:bob@"));
+	char *abranch = branch_of(ack);
+	g_assert_cmpstr(abranch, ==, branch);
+	g_assert_nonnull(strstr(ack, "\r\nTo: <sip:bob@127.0.0.1>;tag=b1\r\n"));
+	g_assert_nonnull(strstr(ack, "\r\nCSeq: 7 ACK\r\n"));
+	for (int i = 0; i < 1000 && (can_st->len < 1 || inv_st->len < 2); i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	g_assert_cmpint(g_array_index(can_st, int, 0), ==, 200);
+	g_assert_cmpint(g_array_index(inv_st, int, 1), ==, 487);
+	/* Once final, the INVITE cannot be cancelled. */
+	g_assert_cmpint(sip_stack_cancel(fx.s, tx, record_status, can_st), ==, EINVAL);
+
+	g_free(abranch); g_free(ack); g_free(r487); g_free(r200); g_free(cbranch); g_free(can);
+	g_free(r180); g_free(branch); g_free(inv);
+	fx_teardown(&fx);
+	g_array_free(inv_st, TRUE);
+	g_array_free(can_st, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -560,5 +663,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/tcp", test_tcp);
 	g_test_add_func("/sip_stack/2xx-ack", test_2xx_ack);
 	g_test_add_func("/sip_stack/flow-binding", test_flow_binding);
+	g_test_add_func("/sip_stack/client-invite-cancel", test_client_invite_cancel);
 	return g_test_run();
 }
