@@ -412,7 +412,7 @@ static bool unsupported_requires(const sip_msg *m, GString *out)
 	return out->len > 0;
 }
 
-static void handle_cancel(sip_stack *s, sip_tx *tx, const sip_msg *m)
+static void handle_cancel(sip_stack *s, sip_tx *tx, const sip_msg *m, const sip_peer *from)
 {
 	char *key = server_key(m, SIP_METHOD_INVITE);
 	sip_tx *inv = sip_tx_server_find(s->txl, key);
@@ -428,8 +428,7 @@ static void handle_cancel(sip_stack *s, sip_tx *tx, const sip_msg *m)
 		return;
 	srv_data *d = sip_tx_get_data(inv);
 	if (s->cancel_fn) {
-		sip_peer p = { .tp = NULL };
-		s->cancel_fn(s->cancel_user, s, inv, d->req, &p);
+		s->cancel_fn(s->cancel_user, s, inv, d->req, from);
 	} else {
 		respond_simple(s, inv, 487, NULL, NULL);
 	}
@@ -506,7 +505,7 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 		g_string_free(un, TRUE);
 	}
 	if (m->method == SIP_METHOD_CANCEL) {
-		handle_cancel(s, tx, m);
+		handle_cancel(s, tx, m, from);
 		return;
 	}
 	if (m->method == SIP_METHOD_INVITE)

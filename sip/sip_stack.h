@@ -90,9 +90,10 @@ void sip_stack_free(sip_stack *s);
 void sip_stack_on_invite(sip_stack *s, sip_stack_request_fn fn, void *user);
 /* Where in-dialog requests (To tag set, not ACK/CANCEL) go (NULL: 481). */
 void sip_stack_on_dialog_request(sip_stack *s, sip_stack_request_fn fn, void *user);
-/* Called when a CANCEL matches a pending INVITE transaction; the core then
- * answers the INVITE 487 (the stack already answered the CANCEL 200). NULL:
- * the stack answers 487 itself. */
+/* Called when a CANCEL matches a pending INVITE transaction (tx and req are
+ * the INVITE's, from is where the CANCEL came from); the core then answers
+ * the INVITE 487 (the stack already answered the CANCEL 200). NULL: the
+ * stack answers 487 itself. */
 void sip_stack_on_cancel(sip_stack *s, sip_stack_request_fn fn, void *user);
 
 /* Answers the request of server transaction tx. reason NULL = standard
