@@ -38,6 +38,18 @@ static void fp_bytes(rtc_dtls_cert *c, uint8_t *fp, size_t *len)
 	g_assert_cmpuint(*len, ==, 32);
 }
 
+static void make_end_ctx(end *e, end *peer, rtc_dtls_cert *mine, const uint8_t *peer_fp, size_t fp_len, bool client,
+			 GMainContext *ctx)
+{
+	memset(e, 0, sizeof *e);
+	e->inbox = g_queue_new();
+	e->peer = peer;
+	rtc_dtls_opts o = { .client = client, .context = ctx, .remote_hash = "sha-256", .remote_fp = peer_fp,
+			    .remote_fp_len = fp_len, .id = client ? "client" : "server",
+			    .send = on_send, .state = on_state, .user = e };
+	g_assert_cmpint(rtc_dtls_new(mine, &o, &e->d), ==, 0);
+}
+
 static void make_end(end *e, end *peer, rtc_dtls_cert *mine, const uint8_t *peer_fp, size_t fp_len, bool client)
 {
 	memset(e, 0, sizeof *e);
@@ -174,6 +186,41 @@ static void test_wrong_fingerprint(void)
 	handshake(true, NULL);
 }
 
+/* The first flight is lost: the retransmission timer (on a GMainContext)
+ * resends it and the handshake completes. */
+static void test_retransmit(void)
+{
+	rtc_dtls_cert *cc = NULL, *sc = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &cc, &err), ==, 0);
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &sc, &err), ==, 0);
+	uint8_t cfp[RTC_DTLS_MAX_FP], sfp[RTC_DTLS_MAX_FP];
+	size_t cl, sl;
+	fp_bytes(cc, cfp, &cl);
+	fp_bytes(sc, sfp, &sl);
+	GMainContext *ctx = g_main_context_new();
+	end client, server;
+	make_end_ctx(&client, &server, cc, sfp, sl, true, ctx);
+	make_end_ctx(&server, &client, sc, cfp, cl, false, ctx);
+	rtc_dtls_start(server.d);
+	rtc_dtls_start(client.d);
+	g_assert_cmpuint(g_queue_get_length(server.inbox), >=, 1);
+	g_queue_free_full(server.inbox, (GDestroyNotify)g_bytes_unref); /* lost */
+	server.inbox = g_queue_new();
+	gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while ((client.st != RTC_DTLS_CONNECTED || server.st != RTC_DTLS_CONNECTED) && g_get_monotonic_time() < until) {
+		g_main_context_iteration(ctx, TRUE);
+		shuttle(&client, &server);
+	}
+	g_assert_cmpint(client.st, ==, RTC_DTLS_CONNECTED);
+	g_assert_cmpint(server.st, ==, RTC_DTLS_CONNECTED);
+	free_end(&client);
+	free_end(&server);
+	g_main_context_unref(ctx);
+	rtc_dtls_cert_unref(cc);
+	rtc_dtls_cert_unref(sc);
+}
+
 static void test_bad_opts(void)
 {
 	rtc_dtls_cert *c = NULL;
@@ -197,6 +244,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_dtls/handshake", test_handshake);
 	g_test_add_func("/rtc_dtls/handshake_cm", test_handshake_cm);
 	g_test_add_func("/rtc_dtls/wrong_fingerprint", test_wrong_fingerprint);
+	g_test_add_func("/rtc_dtls/retransmit", test_retransmit);
 	g_test_add_func("/rtc_dtls/bad_opts", test_bad_opts);
 	return g_test_run();
 }
