@@ -186,6 +186,7 @@ out:
 	X509_free(x);
 	EVP_PKEY_free(pkey);
 	if (rc) {
+		ERR_clear_error(); /* the queue is per thread: leave it clean */
 		rtc_dtls_cert_unref(c);
 		c = NULL;
 	}
@@ -309,6 +310,8 @@ static void fail_from_ssl(rtc_dtls *d, int ret)
 
 static void pump(rtc_dtls *d)
 {
+	/* SSL_get_error reads the thread's error queue: start it empty. */
+	ERR_clear_error();
 	if (d->st == RTC_DTLS_CONNECTING) {
 		int r = SSL_do_handshake(d->ssl);
 		if (r == 1) {

@@ -4,6 +4,12 @@
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
 
 #include "webrtc/rtc_dtls.h"
 
@@ -119,6 +125,61 @@ static void test_cert(void)
 	err = NULL;
 	g_assert_cmpint(rtc_dtls_cert_new("/nonexistent.pem", "/nonexistent.key", NULL, &c, &err), ==, EINVAL);
 	g_free(err);
+}
+
+/* [webrtc] dtls_certificate / dtls_private_key: PEM files are used as is
+ * and the SDP fingerprint is their certificate's sha-256. */
+static void test_cert_files(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	g_assert_cmpint(X509_sign(x, k, EVP_sha256()), >, 0);
+	char *dir = g_dir_make_tmp("jn-dtls-XXXXXX", NULL);
+	char *cp = g_build_filename(dir, "cert.pem", NULL), *kp = g_build_filename(dir, "key.pem", NULL);
+	FILE *f = fopen(cp, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(kp, "w");
+	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+
+	rtc_dtls_cert *c = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(cp, kp, NULL, &c, &err), ==, 0);
+	unsigned char md[32];
+	unsigned n = 0;
+	X509_digest(x, EVP_sha256(), md, &n);
+	uint8_t fp[RTC_DTLS_MAX_FP];
+	size_t l;
+	fp_bytes(c, fp, &l);
+	g_assert_cmpuint(l, ==, n);
+	g_assert_true(memcmp(fp, md, n) == 0);
+	rtc_dtls_cert_unref(c);
+
+	/* a key that is not the certificate's */
+	EVP_PKEY *k2 = EVP_EC_gen("P-256");
+	f = fopen(kp, "w");
+	PEM_write_PrivateKey(f, k2, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	g_assert_cmpint(rtc_dtls_cert_new(cp, kp, NULL, &c, &err), ==, EINVAL);
+	g_assert_nonnull(strstr(err, "match"));
+	g_free(err);
+	unlink(cp);
+	unlink(kp);
+	rmdir(dir);
+	g_free(cp);
+	g_free(kp);
+	g_free(dir);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k);
+	X509_free(x);
 }
 
 static void handshake(bool wrong_fp, const char *const *server_profiles)
@@ -241,6 +302,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/rtc_dtls/fingerprint_parse", test_fingerprint_parse);
 	g_test_add_func("/rtc_dtls/cert", test_cert);
+	g_test_add_func("/rtc_dtls/cert_files", test_cert_files);
 	g_test_add_func("/rtc_dtls/handshake", test_handshake);
 	g_test_add_func("/rtc_dtls/handshake_cm", test_handshake_cm);
 	g_test_add_func("/rtc_dtls/wrong_fingerprint", test_wrong_fingerprint);
