@@ -829,7 +829,8 @@ sip_stack *sip_stack_new(const sip_stack_opts *o, char **err)
 	}
 	if (o->ws) {
 		tpo.listen = o->ws_listen;
-		s->tp[SIP_TP_WS] = sip_ws_new(&tpo, false);
+		s->tp[SIP_TP_WS] = sip_ws_new(&tpo);
+		s->tp[SIP_TP_WSS] = sip_ws_secure(s->tp[SIP_TP_WS]);
 	}
 	s->expire_timer = g_timeout_add_seconds(5, expire_tick, s);
 	s->accepted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -864,7 +865,8 @@ void sip_stack_free(sip_stack *s)
 			s->tp[k]->closed = NULL;
 	}
 	sip_reg_free(s->reg);
-	for (int k = 0; k < SIP_TP_COUNT; k++)
+	/* Backwards: the WSS face lives inside the WS transport. */
+	for (int k = SIP_TP_COUNT - 1; k >= 0; k--)
 		sip_transport_free(s->tp[k]);
 	sip_auth_server_free(s->auth);
 	if (s->users)

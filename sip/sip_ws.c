@@ -20,7 +20,8 @@ typedef struct {
 } ws_conn;
 
 struct sip_ws {
-	sip_transport base;
+	sip_transport base;   /* WS */
+	sip_transport secure; /* WSS: connections that came through the TLS vhost */
 	unsigned max_connections;
 	GHashTable *conns; /* ws_conn* set */
 };
@@ -63,13 +64,13 @@ static int on_established(sip_ws *w, struct lws *wsi, ws_conn **slot)
 	c->w = w;
 	c->wsi = wsi;
 	c->text = true;
-	c->flow = sip_flow_new(&w->base, c, &remote, &local);
+	c->flow = sip_flow_new(lws_is_ssl(wsi) ? &w->secure : &w->base, c, &remote, &local);
 	g_queue_init(&c->out);
 	g_hash_table_add(w->conns, c);
 	*slot = c;
 	char rb[80];
-	jn_debug(NULL, "SIP WS flow %" G_GUINT64_FORMAT " from %s", sip_flow_id(c->flow),
-		 jn_addr_str(&remote, rb, sizeof rb));
+	jn_debug(NULL, "SIP %s flow %" G_GUINT64_FORMAT " from %s", sip_tp_name(sip_flow_transport(c->flow)->kind),
+		 sip_flow_id(c->flow), jn_addr_str(&remote, rb, sizeof rb));
 	return 0;
 }
 
@@ -90,21 +91,22 @@ static int on_receive(ws_conn *c, const void *in, size_t len)
 		return -1;
 	}
 	/* The common case, a whole message in one frame, skips the copy. */
+	sip_transport *tp = sip_flow_transport(c->flow);
 	if (last && c->rx->len == 0) {
-		sip_peer p = { .tp = &w->base, .flow = c->flow };
+		sip_peer p = { .tp = tp, .flow = c->flow };
 		p.remote = *sip_flow_remote(c->flow);
 		p.local = *sip_flow_local(c->flow);
-		w->base.rx_messages++;
+		tp->rx_messages++;
 		w->base.recv(w->base.user, &p, in, len);
 		return 0;
 	}
 	g_byte_array_append(c->rx, in, (guint)len);
 	if (!last)
 		return 0;
-	sip_peer p = { .tp = &w->base, .flow = c->flow };
+	sip_peer p = { .tp = tp, .flow = c->flow };
 	p.remote = *sip_flow_remote(c->flow);
 	p.local = *sip_flow_local(c->flow);
-	w->base.rx_messages++;
+	tp->rx_messages++;
 	GByteArray *msg = c->rx;
 	c->rx = NULL;
 	w->base.recv(w->base.user, &p, (const char *)msg->data, msg->len);
@@ -186,11 +188,19 @@ static void ws_destroy(sip_transport *tp)
 
 static const sip_transport_ops ws_ops = { .send = ws_send, .destroy = ws_destroy };
 
-sip_transport *sip_ws_new(const sip_tp_opts *o, bool secure)
+/* The WSS face is part of the WS transport: freeing it alone does nothing. */
+static void wss_destroy(sip_transport *tp)
+{
+	(void)tp;
+}
+
+static const sip_transport_ops wss_ops = { .send = ws_send, .destroy = wss_destroy };
+
+sip_transport *sip_ws_new(const sip_tp_opts *o)
 {
 	sip_ws *w = g_new0(sip_ws, 1);
 	w->base.ops = &ws_ops;
-	w->base.kind = secure ? SIP_TP_WSS : SIP_TP_WS;
+	w->base.kind = SIP_TP_WS;
 	if (o->listen)
 		jn_addr_parse(o->listen, 0, &w->base.local);
 	w->base.recv = o->recv;
@@ -198,6 +208,9 @@ sip_transport *sip_ws_new(const sip_tp_opts *o, bool secure)
 	w->base.user = o->user;
 	w->base.max_message = o->max_message ? o->max_message : 65535;
 	w->max_connections = o->max_connections ? o->max_connections : 4096;
+	w->secure = w->base;
+	w->secure.ops = &wss_ops;
+	w->secure.kind = SIP_TP_WSS;
 	w->conns = g_hash_table_new(NULL, NULL);
 	return &w->base;
 }
@@ -212,6 +225,11 @@ struct lws_protocols sip_ws_protocol(sip_transport *ws)
 	p.rx_buffer_size = ws->max_message;
 	p.user = ws;
 	return p;
+}
+
+sip_transport *sip_ws_secure(sip_transport *ws)
+{
+	return &((sip_ws *)ws)->secure;
 }
 
 unsigned sip_ws_connections(const sip_transport *ws)

@@ -13,9 +13,12 @@
 
 #include "sip/sip_transport.h"
 
-/* A WS (or WSS when secure) transport; o->listen only labels it (the lws
- * host owns the sockets). Never fails. */
-sip_transport *sip_ws_new(const sip_tp_opts *o, bool secure);
+/* The WS transport; o->listen only labels it (the lws host owns the
+ * sockets). Connections through the host's TLS vhost get flows of its WSS
+ * face (sip_ws_secure), so Via and logs say WSS. Never fails. */
+sip_transport *sip_ws_new(const sip_tp_opts *o);
+/* The WSS face of a WS transport (freed with it; its destroy does nothing). */
+sip_transport *sip_ws_secure(sip_transport *ws);
 /* The lws_protocols entry to hand to the WebSocket host. */
 struct lws_protocols sip_ws_protocol(sip_transport *ws);
 /* Open connections now. */
