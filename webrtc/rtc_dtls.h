@@ -41,6 +41,7 @@ typedef enum {
  * Returns 0 or EINVAL/EIO with *err set (g_free it). */
 int rtc_dtls_cert_new(const char *cert_file, const char *key_file, const char *const *profiles,
 		      rtc_dtls_cert **out, char **err);
+/* Takes a reference (any thread). */
 rtc_dtls_cert *rtc_dtls_cert_ref(rtc_dtls_cert *c);
 /* Drops a reference (NULL is fine). */
 void rtc_dtls_cert_unref(rtc_dtls_cert *c);
@@ -77,6 +78,7 @@ void rtc_dtls_feed(rtc_dtls *d, const uint8_t *buf, size_t len);
 int rtc_dtls_timeout(rtc_dtls *d);
 /* Sends close_notify (state CLOSED). */
 void rtc_dtls_close(rtc_dtls *d);
+/* The current state, and its name for logs and stats ("connected"). */
 rtc_dtls_state rtc_dtls_get_state(const rtc_dtls *d);
 const char *rtc_dtls_state_name(rtc_dtls_state st);
 /* After CONNECTED: the negotiated profile and our (tx) and the peer's (rx)

@@ -49,6 +49,7 @@ int rtc_ice_gather(rtc_ice *ice);
 /* Our ufrag and password (valid while ice lives). */
 const char *rtc_ice_local_ufrag(const rtc_ice *ice);
 const char *rtc_ice_local_pwd(const rtc_ice *ice);
+/* The peer's ice-ufrag and ice-pwd from its SDP. 0 or EINVAL. */
 int rtc_ice_set_remote_credentials(rtc_ice *ice, const char *ufrag, const char *pwd);
 /* Adds one remote candidate ("candidate:..." or "a=candidate:..."); 0 or
  * EINVAL (unparsable or unsupported, e.g. TCP / mDNS: ignored by callers). */
@@ -61,6 +62,7 @@ int rtc_ice_send(rtc_ice *ice, const uint8_t *buf, size_t len);
  * dropped, checks start again; media keeps the old pair meanwhile. Call
  * rtc_ice_set_remote_credentials and add candidates after. 0 or EIO. */
 int rtc_ice_restart(rtc_ice *ice);
+/* The current state, and its name for logs and stats. */
 rtc_ice_state rtc_ice_get_state(const rtc_ice *ice);
 const char *rtc_ice_state_name(rtc_ice_state st);
 /* "127.0.0.1:20000 <-> 127.0.0.1:5555 (host/host)" or "" before. */

@@ -93,7 +93,9 @@ int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err);
 int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand);
 /* Ends the connection (state CLOSED with reason). */
 void rtc_pc_close(rtc_pc *pc, const char *reason);
+/* The current state. */
 rtc_pc_state rtc_pc_get_state(const rtc_pc *pc);
+/* Counters and states for the stats message (strings are static). */
 void rtc_pc_get_stats(rtc_pc *pc, rtc_pc_stats *st);
 
 #endif

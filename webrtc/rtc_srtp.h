@@ -35,7 +35,9 @@ size_t rtc_srtp_salt_len(rtc_srtp_profile p);
 /* Creates the two sessions: tx_key/rx_key are key||salt of
  * rtc_srtp_key_len + rtc_srtp_salt_len bytes. 0, EINVAL or EIO. */
 int rtc_srtp_new(rtc_srtp_profile p, const uint8_t *tx_key, const uint8_t *rx_key, rtc_srtp **out);
+/* Frees both sessions (NULL is fine). */
 void rtc_srtp_free(rtc_srtp *s);
+/* The profile the sessions were keyed for. */
 rtc_srtp_profile rtc_srtp_get_profile(const rtc_srtp *s);
 
 /* In place; *len is updated. 0, or EBADMSG (auth failed / malformed),
