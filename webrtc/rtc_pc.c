@@ -74,6 +74,8 @@ static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 	}
 	pc->stats.rtp_in++;
 	pc->stats.bytes_in += len;
+	/* Only authenticated packets count as the peer being there. */
+	pc->last_rx_us = g_get_monotonic_time();
 	rtp_hdr h;
 	if (rtp_parse(buf, len, &h) == 0) {
 		if (!pc->rx.started || pc->rx.ssrc != h.ssrc)
@@ -102,6 +104,7 @@ static void on_rtcp(rtc_pc *pc, uint8_t *buf, size_t len)
 		pc->stats.srtp_errors++;
 		return;
 	}
+	pc->last_rx_us = g_get_monotonic_time();
 	rtcp_iter it;
 	rtcp_pkt p;
 	rtcp_iter_init(&it, buf, len);
@@ -122,10 +125,10 @@ static void on_ice_recv(void *user, uint8_t *buf, size_t len, size_t cap)
 	rtc_pc *pc = user;
 	if (pc->st == RTC_PC_CLOSED)
 		return;
-	pc->last_rx_us = g_get_monotonic_time();
 	switch (rtp_demux(buf, len)) {
 	case RTP_DEMUX_DTLS:
 		pc->stats.dtls_in++;
+		pc->last_rx_us = g_get_monotonic_time();
 		if (pc->dtls)
 			rtc_dtls_feed(pc->dtls, buf, len);
 		break;

@@ -15,10 +15,10 @@
  * and walked (its SR noted); every 5 s we send a receiver report on the
  * peer's stream (loss, jitter, LSR/DLSR) with an SDES CNAME.
  *
- * Consent: if nothing arrives from the peer for consent_timeout seconds
- * (media, RTCP or DTLS; a live browser sends RTCP at least every few
- * seconds and media while unmuted), the connection ends with reason
- * "consent expired". All calls on the worker thread; callbacks too. */
+ * Consent: if nothing authenticated arrives from the peer for
+ * consent_timeout seconds (SRTP, SRTCP or DTLS; a live browser sends RTCP
+ * at least every few seconds and media while unmuted), the connection
+ * ends with reason "consent expired". All calls on the worker thread; callbacks too. */
 #ifndef JN_RTC_PC_H
 #define JN_RTC_PC_H
 
