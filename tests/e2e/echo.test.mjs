@@ -131,7 +131,7 @@ async function call(page, ch, { mungeFingerprint = false } = {}) {
   return ans;
 }
 
-plan(22);
+plan(23);
 let jn, browser, browser2;
 try {
   jn = await startJunction(conf, { httpPort: HTTP });
@@ -224,6 +224,18 @@ try {
   }
   ok(got.every(([want, code, msg]) => want === code && typeof msg === 'string' && msg.length > 0),
      'errors: bad_json, unknown_type, missing_sdp, bad_sdp (with reason), unknown_target', got);
+  // call + immediate hangup (the worker is still gathering), then a new
+  // call on the same connection: answered; "busy" while one is live.
+  const offer3 = await page.evaluate(() => jnOffer());
+  ch3.send({ type: 'call', to: 'echo', sdp: offer3 });
+  ch3.send({ type: 'hangup' });
+  ch3.send({ type: 'call', to: 'echo', sdp: offer3 });
+  const a3 = await ch3.next(m => m.type === 'answer', 5000);
+  ch3.send({ type: 'call', to: 'echo', sdp: offer3 });
+  const busy = await ch3.next(m => m.type === 'error', 3000);
+  ok(a3 && busy && busy.code === 'busy', 'call, hangup at once, call again: answered; a second call is busy', { a3: !!a3, busy });
+  ch3.send({ type: 'hangup' });
+  await page.evaluate(() => jn.pc.close());
   ch3.close();
 
   // ---- a browser that disappears: consent expires ----
