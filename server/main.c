@@ -14,6 +14,7 @@
 #include "api/rest.h"
 #include "server/channel.h"
 #include "server/config.h"
+#include "server/route.h"
 #include "server/workers.h"
 #include "server/wsserver.h"
 #include "sip/sip_stack.h"
@@ -288,10 +289,25 @@ static void stop(junction *j)
 	g_strfreev(j->tokens);
 }
 
+/* Checks that need more than the schema: the dial plan compiles (a $2 in a
+ * target needs two groups in match). Used by --check-config and at start. */
+static jn_config *validate(jn_config *cfg, GPtrArray *errors)
+{
+	if (!cfg)
+		return NULL;
+	jn_route_table *rt = jn_route_table_new(cfg, errors);
+	if (!rt) {
+		jn_config_free(cfg);
+		return NULL;
+	}
+	jn_route_table_free(rt);
+	return cfg;
+}
+
 static int check_config(const char *path)
 {
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-	jn_config *cfg = jn_config_load_file(path, errors);
+	jn_config *cfg = validate(jn_config_load_file(path, errors), errors);
 	for (guint i = 0; i < errors->len; i++)
 		printf("%s\n", (char *)g_ptr_array_index(errors, i));
 	if (cfg)
@@ -340,8 +356,9 @@ int main(int argc, char **argv)
 	}
 
 	GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-	j.cfg = config_path ? jn_config_load_file(config_path, errors)
-			    : jn_config_load_data(jn_config_demo, strlen(jn_config_demo), "(embedded)", errors);
+	j.cfg = validate(config_path ? jn_config_load_file(config_path, errors)
+			     : jn_config_load_data(jn_config_demo, strlen(jn_config_demo), "(embedded)", errors),
+			 errors);
 	for (guint i = 0; i < errors->len; i++)
 		fprintf(stderr, "junction: %s\n", (char *)g_ptr_array_index(errors, i));
 	g_ptr_array_free(errors, TRUE);
