@@ -471,6 +471,18 @@ static int parse_hot(pctx *x)
 			if (err)
 				return err;
 			break;
+		case SIP_HDR_EVENT:
+			if (!m->event.p)
+				m->event = v;
+			break;
+		case SIP_HDR_REFER_TO:
+			if (!m->refer_to.p)
+				m->refer_to = v;
+			break;
+		case SIP_HDR_REPLACES:
+			if (!m->replaces.p)
+				m->replaces = v;
+			break;
 		default:
 			break;
 		}

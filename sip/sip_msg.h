@@ -188,6 +188,12 @@ typedef struct sip_msg {
 	size_t n_route;
 	const sip_addr *record_route;
 	size_t n_record_route;
+	/* Raw values of the first Event, Refer-To and Replaces (unset when
+	 * absent); parse Refer-To with sip_addr_parse. Authorization and
+	 * Proxy-Authorization: sip_hdr_iter with split = false. */
+	sip_pl event;
+	sip_pl refer_to;
+	sip_pl replaces;
 
 	sip_pl body;		/* Content-Length bytes (or the rest when absent) */
 

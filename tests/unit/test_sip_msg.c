@@ -534,6 +534,7 @@ static void test_iter(void)
 		"X-Foo: \"a,b\", c\r\nx-foo: d\r\n"
 		"Authorization: Digest username=\"a\", realm=\"b\"\r\n"
 		"Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\n"
+		"o: refer;id=5\r\nr: <sip:c@d?Replaces=x%3By>\r\nReplaces: abc;to-tag=1;from-tag=2\r\n"
 		"Content-Length: 0\r\n\r\n";
 	sip_msg *m = NULL;
 	sip_hdr_iter it;
@@ -553,6 +554,17 @@ static void test_iter(void)
 	assert_pl(m->via[2].received, "1.2.3.4");
 	g_assert_cmpuint(m->n_record_route, ==, 2);
 	assert_pl(m->record_route[1].uri.host, "p2");
+
+	assert_pl(m->event, "refer;id=5");
+	assert_pl(m->refer_to, "<sip:c@d?Replaces=x%3By>");
+	assert_pl(m->replaces, "abc;to-tag=1;from-tag=2");
+	{
+		sip_addr a;
+
+		g_assert_cmpint(sip_addr_parse(m->refer_to, &a), ==, 0);
+		g_assert_true(sip_uri_header(&a.uri, "replaces", &v));
+		assert_pl(v, "x%3By");
+	}
 
 	sip_hdr_iter_init(&it, m, SIP_HDR_SUPPORTED, NULL, true);
 	while (sip_hdr_iter_next(&it, &v))
