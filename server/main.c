@@ -12,6 +12,7 @@
 
 #include "api/http.h"
 #include "api/rest.h"
+#include "server/call.h"
 #include "server/channel.h"
 #include "server/config.h"
 #include "server/route.h"
@@ -31,6 +32,7 @@ typedef struct {
 	jn_ws_server *ws;
 	sip_stack *sip;
 	jn_channel *channel; /* the "junction" JSON channel (webrtc) */
+	jn_call_layer *calls; /* SIP calls (server/call.c) */
 	bool draining;
 	guint drain_timer;
 	char **tokens;
@@ -51,6 +53,15 @@ static gboolean drain_done(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The call layer's drain finished: no call is left. */
+static void calls_drained(void *user)
+{
+	junction *j = user;
+	if (j->drain_timer)
+		g_source_remove(j->drain_timer);
+	j->drain_timer = g_idle_add(drain_done, j);
+}
+
 /* First signal: stop taking new work, let what runs finish (bounded by
  * drain_timeout). Second signal: exit now. */
 static gboolean on_signal(gpointer data)
@@ -62,12 +73,13 @@ static gboolean on_signal(gpointer data)
 		return G_SOURCE_CONTINUE;
 	}
 	j->draining = true;
-	/* No calls run yet in this build, so nothing holds the drain open; the
-	 * call layer registers its own drain check here. */
 	gint64 timeout = jn_config_int(j->cfg, "general", "drain_timeout");
 	jn_info(NULL, "draining: no new calls; exiting when calls end (at most %" G_GINT64_FORMAT " s)",
 		timeout);
-	j->drain_timer = g_idle_add(drain_done, j);
+	/* call layer: new INVITEs get 503; exit when the last call ends or at
+	 * drain_timeout, whichever comes first. */
+	j->drain_timer = g_timeout_add_seconds((guint)timeout, drain_done, j);
+	jn_call_drain(j->calls, calls_drained, j);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -246,6 +258,10 @@ static int start(junction *j)
 		goto fail;
 	jn_info(NULL, "SIP on udp:%s tcp:%s", jn_config_str(cfg, "sip", "udp_listen"),
 		jn_config_str(cfg, "sip", "tcp_listen"));
+	/* call layer: INVITEs and dialogs from the stack, media on the workers */
+	jn_call_opts cop = { .sip = j->sip, .workers = j->workers, .cfg = cfg };
+	if (!(j->calls = jn_call_new(&cop, &err)))
+		goto fail;
 	if (*ws_listen || *wss_listen) {
 		/* WebSocket subprotocols: each module that serves one adds its
 		 * lws_protocols entry here (sip: RFC 7118; junction: JSON channel). */
@@ -280,11 +296,13 @@ static void stop(junction *j)
 {
 	if (j->drain_timer)
 		g_source_remove(j->drain_timer);
+	jn_call_shutdown(j->calls); /* before the stack: BYEs and 503s go out through it */
 	jn_ws_server_free(j->ws);
 	sip_stack_free(j->sip); /* after the lws host: its "sip" callbacks point into the stack */
 	jn_http_free(j->http);
 	jn_rest_free(j->rest);
 	jn_workers_free(j->workers);
+	jn_call_free(j->calls); /* after the workers: a pending call stop reads it */
 	jn_channel_free(j->channel); /* after the workers: a pending call start reads it */
 	g_strfreev(j->tokens);
 }

@@ -927,3 +927,45 @@ void sip_stack_get_stats(const sip_stack *s, sip_stack_stats *out)
 	*out = s->st;
 	out->transactions = sip_tx_layer_count(s->txl);
 }
+
+/* --- INVITE authentication (for the call layer) ---------------------------- */
+
+int sip_stack_authenticate(sip_stack *s, sip_tx *tx, const sip_msg *req, char *user, size_t cap)
+{
+	sip_hdr_iter it;
+	sip_pl v = { 0 };
+	sip_hdr_iter_init(&it, req, SIP_HDR_PROXY_AUTHORIZATION, NULL, false);
+	bool have = sip_hdr_iter_next(&it, &v);
+	sip_auth_info info;
+	sip_auth_result r = SIP_AUTH_NO_CREDENTIALS;
+	if (have)
+		r = sip_auth_server_verify(s->auth, v.p, v.l, sip_method_name(req->method), req->ruri_pl.p,
+					   req->ruri_pl.l, ha1_lookup, s, now_s(), &info);
+	switch (r) {
+	case SIP_AUTH_OK:
+		if (strlen(info.username) >= cap)
+			break;
+		memcpy(user, info.username, strlen(info.username) + 1);
+		return 0;
+	case SIP_AUTH_MALFORMED:
+		respond_simple(s, tx, 400, "Malformed Proxy-Authorization header", NULL);
+		return EACCES;
+	case SIP_AUTH_WRONG_PASSWORD:
+	case SIP_AUTH_UNKNOWN_USER:
+		jn_info(NULL, "%s from %.*s: bad credentials (%s)", sip_method_name(req->method),
+			(int)req->from.uri_pl.l, req->from.uri_pl.p, sip_auth_result_name(r));
+		respond_simple(s, tx, 403, "Bad credentials", NULL);
+		return EACCES;
+	default: {
+		GString *ex = g_string_new(NULL);
+		if (sip_auth_server_challenge_headers(s->auth, true, sip_auth_result_stale(r), now_s(), ex) == 0)
+			respond_simple(s, tx, 407, NULL, ex->str);
+		else
+			respond_simple(s, tx, 500, "Cannot make a challenge", NULL);
+		g_string_free(ex, TRUE);
+		return EACCES;
+	}
+	}
+	respond_simple(s, tx, 403, "User name too long", NULL);
+	return EACCES;
+}

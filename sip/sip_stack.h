@@ -139,4 +139,11 @@ sip_reg *sip_stack_registrar(sip_stack *s);
 sip_transport *sip_stack_transport(sip_stack *s, sip_tp_kind kind);
 void sip_stack_get_stats(const sip_stack *s, sip_stack_stats *out);
 
+/* Authenticates a request the core handles (an INVITE) from its
+ * Proxy-Authorization against the [user:NAME] store. 0 with the user's name
+ * in user (cap bytes); else EACCES after answering tx itself: 407 with a
+ * fresh challenge (stale=true when due), 403 for bad credentials, 400 when
+ * the header is malformed. */
+int sip_stack_authenticate(sip_stack *s, sip_tx *tx, const sip_msg *req, char *user, size_t cap);
+
 #endif

@@ -1,0 +1,45 @@
+/* jn_call: the call layer. It takes the SIP stack's INVITEs and in-dialog
+ * requests, admits only callers that pass digest authentication (407),
+ * routes the dialled number through the dial plan, counts call limits,
+ * runs each call's media on a worker and writes one CDR line per call.
+ *
+ * This slice serves the built-in "echo" target: a WebRTC peer connection
+ * (rtc_pc, echo mode) made from the INVITE's SDP offer, answered in the
+ * 200 OK. BYE from either side ends a call; CANCEL before the answer gives
+ * 487. Other targets (users, trunks, conferences) answer 480 for now.
+ *
+ * Everything here runs on the core thread; each call's rtc_pc lives on its
+ * worker and is reached only through posted closures. See docs/calls.md. */
+#ifndef JN_CALL_H
+#define JN_CALL_H
+
+#include <glib.h>
+
+#include "server/config.h"
+#include "server/workers.h"
+#include "sip/sip_stack.h"
+
+typedef struct jn_call_layer jn_call_layer;
+
+typedef struct {
+	sip_stack *sip;       /* registered with: on_invite, on_dialog_request, on_cancel */
+	jn_workers *workers;
+	const jn_config *cfg; /* dial plan, limits, [webrtc], [general] cdr_file; read at creation */
+} jn_call_opts;
+
+/* Builds the route table, the limits, the DTLS certificate and opens the
+ * CDR file, then registers with the stack. NULL with *err (one line) when
+ * any of these fails. */
+jn_call_layer *jn_call_new(const jn_call_opts *o, char **err);
+/* Ends every call (CDR cause "shutdown") and unregisters from the stack.
+ * Call before freeing the SIP stack and the workers. */
+void jn_call_shutdown(jn_call_layer *cl);
+/* Frees (after jn_call_shutdown and after the workers are gone). NULL is fine. */
+void jn_call_free(jn_call_layer *cl);
+/* Refuses new INVITEs with 503 from now on; done(user) runs on the core
+ * thread once no call is left (at once, from an idle, when none runs). */
+void jn_call_drain(jn_call_layer *cl, void (*done)(void *user), void *user);
+/* Calls alive now (answered or not). */
+guint jn_call_count(const jn_call_layer *cl);
+
+#endif
