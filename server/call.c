@@ -67,7 +67,8 @@ typedef struct {
 	rtc_pc *pc;
 	bool stopped;
 	bool shutdown; /* the core is gone: post nothing back */
-	rtc_pc_stats st;
+	rtc_pc_stats st; /* its strings are cleared: they point into the pc */
+	char codec[32];
 	bool have_stats;
 } call;
 
@@ -193,6 +194,9 @@ static gboolean w_stop(gpointer data)
 	c->stopped = true;
 	if (c->pc) {
 		rtc_pc_get_stats(c->pc, &c->st);
+		g_strlcpy(c->codec, c->st.codec ? c->st.codec : "", sizeof c->codec);
+		c->st.codec = c->codec[0] ? c->codec : NULL;
+		c->st.ice_state = c->st.dtls_state = c->st.srtp_profile = NULL;
 		c->have_stats = true;
 		rtc_pc_free(c->pc);
 		c->pc = NULL;

@@ -1,0 +1,162 @@
+// JsSIP in headless Chromium calls junction's built-in "echo" over SIP
+// (WebSocket, RFC 7118): REGISTER with digest auth, INVITE -> 407 ->
+// INVITE with Proxy-Authorization -> 200 with the SDP answer -> ACK; the
+// browser hears its own 440 Hz tone back; BYE from the browser -> 200 and
+// one CDR line with cause "normal". Then: an unknown number gets 404, and a
+// wrong password is refused (403). See docs/calls.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
+
+plan(12);
+const HTTP = 18480, WS = 18481;
+const WSURL = `ws://127.0.0.1:${WS}`;
+const CDR = path.join(WORK, 'cdr.jsonl');
+const conf = `[general]\ncdr_file = ${CDR}\n` +
+  `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
+  `[sip]\nudp_listen = 127.0.0.1:15460\ntcp_listen = 127.0.0.1:15460\nauth_algorithms = MD5\n` +
+  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 24500\nport_max = 24999\n` +
+  `[user:dave]\npassword = d4ve-secret\n` +
+  `[route:echo]\nmatch = ^echo$\ntarget = echo\n`;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// In the page: a JsSIP UA that records the first line of every SIP message.
+const pageSetup = () => {
+  window.jn = { wire: [] };
+  const Orig = window.WebSocket;
+  window.WebSocket = class extends Orig {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('message', e => jn.wire.push('< ' + String(e.data).split('\r\n')[0]));
+    }
+    send(d) { jn.wire.push('> ' + String(d).split('\r\n')[0]); return super.send(d); }
+  };
+  jn.start = (ws, user, password, register) => new Promise(res => {
+    const socket = new JsSIP.WebSocketInterface(ws);
+    const ua = new JsSIP.UA({ sockets: [socket], uri: `sip:${user}@127.0.0.1`, password, register,
+                              session_timers: false, connection_recovery_min_interval: 30 });
+    jn.ua = ua;
+    const t = setTimeout(() => res('timeout'), 8000);
+    ua.on(register ? 'registered' : 'connected', () => { clearTimeout(t); res('ok'); });
+    ua.on('registrationFailed', e => { clearTimeout(t); res('registrationFailed ' + e.cause); });
+    ua.start();
+  });
+  // Calls target; resolves with 'confirmed' or 'failed STATUS CAUSE'.
+  jn.call = target => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 15000);
+    jn.session = jn.ua.call(`sip:${target}@127.0.0.1`, {
+      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+      pcConfig: { iceServers: [] },
+      eventHandlers: {
+        confirmed: () => { clearTimeout(t); res('confirmed'); },
+        failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
+        ended: e => { jn.ended = e.cause; },
+      },
+    });
+  });
+  jn.stats = async () => {
+    const out = {};
+    (await jn.session.connection.getStats()).forEach(s => {
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') out.sent = s.packetsSent;
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.received = s.packetsReceived;
+      if (s.type === 'transport') out.dtlsState = s.dtlsState;
+    });
+    return out;
+  };
+  // ~1 s of the remote track's samples through WebAudio.
+  jn.capture = async () => {
+    const track = jn.session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
+    const stream = new MediaStream([track]);
+    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const buf = [];
+    await new Promise(res => {
+      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
+      src.connect(proc); proc.connect(ctx.destination);
+    });
+    proc.disconnect(); src.disconnect(); await ctx.close();
+    return { rate: 48000, samples: buf.slice(9600) };
+  };
+  jn.hangup = () => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 5000);
+    jn.session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
+    jn.session.terminate();
+  });
+  jn.stop = () => { jn.ua.stop(); };
+};
+
+const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+async function waitFor(pred, ms) {
+  for (let t = 0; t < ms; t += 100) { if (pred()) return true; await sleep(100); }
+  return pred();
+}
+
+let jn, browser;
+try {
+  jn = await startJunction(conf, { httpPort: HTTP });
+  browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 30) });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${HTTP}/`);
+  await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageSetup);
+
+  // ---- the echo call ----
+  const reg = await page.evaluate(([ws]) => jn.start(ws, 'dave', 'd4ve-secret', true), [WSURL]);
+  ok(reg === 'ok', 'JsSIP registers as user dave', reg);
+  const res = await page.evaluate(() => jn.call('echo'));
+  const wire = () => page.evaluate(() => jn.wire.slice());
+  let w = await wire();
+  ok(res === 'confirmed', 'the call to echo is confirmed', { res, wire: w });
+  const seq = w.filter(l => /^> (INVITE|ACK)|^< SIP\/2.0 (407|200) .*|^< SIP\/2.0 1\d\d/.test(l))
+    .map(l => l.replace(/ sip:.*/, '').replace(/^(< SIP\/2.0 \d+).*/, '$1'));
+  const inv = seq.slice(seq.indexOf('> INVITE'));
+  ok(JSON.stringify(inv.filter(l => !/ 1\d\d$/.test(l)).slice(0, 6)) === JSON.stringify(['> INVITE', '< SIP/2.0 407', '> ACK', '> INVITE', '< SIP/2.0 200', '> ACK']),
+     'the wire shows INVITE -> 407 (ACK) -> INVITE with credentials -> 200 -> ACK', w);
+  // Measure once media flows both ways (DTLS follows the ACK).
+  let a = {};
+  for (let i = 0; i < 50 && !(a.received > 0); i++) { await sleep(100); a = await page.evaluate(() => jn.stats()); }
+  await sleep(4000);
+  const b = await page.evaluate(() => jn.stats());
+  const sent = b.sent - a.sent, recv = b.received - a.received;
+  ok(sent > 100 && recv >= 0.9 * sent, `over 4 s ${recv} of ${sent} sent packets came back`, { a, b });
+  const remote = await page.evaluate(() => jn.capture());
+  const ra = analyse(remote.samples, remote.rate);
+  ok(Math.abs(ra.freq - 440) <= 10 && ra.rms > 0.01, `the browser hears its tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
+  const hang = await page.evaluate(() => jn.hangup());
+  await sleep(500); // JsSIP reports "ended" as the BYE leaves
+  w = await wire();
+  const after = w.slice(w.findIndex(l => l.startsWith('> BYE')));
+  ok(w.some(l => l.startsWith('> BYE')) && after.some(l => /^< SIP\/2.0 200/.test(l)), `hangup: BYE -> 200 (${hang})`, w);
+  ok(await waitFor(() => cdrLines().length === 1, 5000) && cdrLines()[0].cause === 'normal',
+     'one CDR line with cause normal', cdrLines());
+  const rec = cdrLines()[0] || {};
+  ok(rec.caller === 'user:dave' && rec.target === 'echo' && rec.callee === 'echo' && rec.answer && rec.route === 'echo',
+     'the CDR names caller, callee, route, target and the answer time', rec);
+
+  // ---- unknown number: 404 ----
+  const r404 = await page.evaluate(() => jn.call('nobody-here'));
+  ok(/^failed 404/.test(r404), `an unknown number fails with 404 (${r404})`);
+  ok(await waitFor(() => cdrLines().length === 2, 5000) && cdrLines()[1].cause === 'rejected' && cdrLines()[1].sip_code === 404,
+     'its CDR line: rejected, 404', cdrLines()[1]);
+  await page.evaluate(() => jn.stop());
+  await sleep(300);
+
+  // ---- wrong password: refused ----
+  await page.evaluate(() => { jn.wire.length = 0; });
+  await page.evaluate(([ws]) => jn.start(ws, 'dave', 'wrong', false), [WSURL]);
+  const rbad = await page.evaluate(() => jn.call('echo'));
+  ok(/^failed 403/.test(rbad), `a wrong password is refused (${rbad})`, await wire());
+  await page.evaluate(() => jn.stop());
+  ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
+} catch (e) {
+  ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
+} finally {
+  if (browser) await browser.close();
+  const code = await stopJunction(jn);
+  if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
+  done();
+}
