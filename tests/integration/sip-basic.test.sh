@@ -1,7 +1,7 @@
 #!/bin/sh
 # The SIP stack against real sipp over UDP and TCP: OPTIONS, REGISTER with
 # digest auth (right and wrong password), a malformed request, an INVITE
-# with no call handler, and the 480 retransmitted while no ACK comes.
+# without credentials (407), and the 407 retransmitted while no ACK comes.
 . "$JN_SRCDIR/tests/lib/tap.sh"
 tap_plan 13
 cd "$JN_WORK"
@@ -49,16 +49,16 @@ tap_check "REGISTER for an unknown user: 401 then 403" test $? -eq 0
 run_sipp bad_cseq.xml 15307
 tap_check "a malformed CSeq gets 400 with a reason naming CSeq" test $? -eq 0
 run_sipp invite.xml 15308
-tap_check "INVITE with no call handler: 100 then 480, ACK accepted" test $? -eq 0
+tap_check "INVITE without credentials: 100 then 407, ACK accepted" test $? -eq 0
 
 run_sipp invite_noack.xml 15309; rc=$?
-# The 480s sipp saw before it sent its ACK: the first plus Timer G resends
+# The 407s sipp saw before it sent its ACK: the first plus Timer G resends
 # (at 0.5, 1.5 and 3.5 s while sipp waits 4 s).
-n480=$(awk '/message sent/ && /ACK/ {exit} /^SIP\/2.0 480/ {n++} END {print n+0}' invite_noack.xml-15309.msg)
+n407=$(awk '/message sent/ && /ACK/ {exit} /^SIP\/2.0 407/ {n++} END {print n+0}' invite_noack.xml-15309.msg)
 ackline=$(grep -n '^ACK ' invite_noack.xml-15309.msg | head -1 | cut -d: -f1)
-after=$(tail -n +"${ackline:-1}" invite_noack.xml-15309.msg | grep -c '^SIP/2.0 480')
-tap_check "UDP: the 480 is retransmitted while no ACK comes (saw $n480 before the ACK)" \
-  test $rc -eq 0 -a "$n480" -ge 3
+after=$(tail -n +"${ackline:-1}" invite_noack.xml-15309.msg | grep -c '^SIP/2.0 407')
+tap_check "UDP: the 407 is retransmitted while no ACK comes (saw $n407 before the ACK)" \
+  test $rc -eq 0 -a "$n407" -ge 3
 tap_check "... and not after the ACK ($after seen)" test "${after:-1}" -eq 0
 
 cat >busy.conf <<CONF
