@@ -1,0 +1,280 @@
+/* mbridge tests: two rtc_rtp legs A and B and two plain UDP "phones" over
+ * loopback. Transcode: phone1 sends a PCMU 1 kHz tone to A, phone2 (PCMA)
+ * hears 1 kHz at B. Relay: payload bytes arrive unchanged and nothing was
+ * decoded. Media timeout reaches the core. */
+#include <errno.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "media/codec.h"
+#include "media/rtp.h"
+#include "server/mbridge.h"
+#include "test_media_signal.h"
+#include "util/net.h"
+#include "webrtc/rtc_rtp.h"
+
+typedef struct {
+	int fd;
+	uint16_t port;
+} phone;
+
+static jn_addr lo_addr(uint16_t port)
+{
+	jn_addr a;
+	g_assert_cmpint(jn_addr_parse("127.0.0.1", port, &a), ==, 0);
+	return a;
+}
+
+static phone phone_new(void)
+{
+	phone p;
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	jn_addr a = lo_addr(0);
+	g_assert_cmpint(bind(p.fd, (struct sockaddr *)&a.ss, a.len), ==, 0);
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	getsockname(p.fd, (struct sockaddr *)&sin, &sl);
+	p.port = ntohs(sin.sin_port);
+	return p;
+}
+
+static rtc_rtp *leg_to(const phone *p)
+{
+	rtc_rtp_opts o = { .address = "127.0.0.1", .id = "t" };
+	rtc_rtp *r = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_rtp_new(&o, &r, &err), ==, 0);
+	jn_addr a = lo_addr(p->port);
+	g_assert_cmpint(rtc_rtp_set_remote(r, &a, NULL, false), ==, 0);
+	return r;
+}
+
+static media_bridge_leg side(const char *codec, uint8_t pt, uint32_t ssrc)
+{
+	return (media_bridge_leg){ .codec = codec, .pt = pt, .te_pt = -1, .cn_pt = -1, .ssrc = ssrc,
+				   .seq_start = 1000, .ts_start = 5000, .complexity = -1 };
+}
+
+static void phone_send(const phone *p, const rtc_rtp *to, const uint8_t *buf, size_t len)
+{
+	jn_addr a = lo_addr(rtc_rtp_local_port(to));
+	g_assert_cmpint(sendto(p->fd, buf, len, 0, (struct sockaddr *)&a.ss, a.len), ==, (ssize_t)len);
+}
+
+static void run_for_ms(unsigned ms)
+{
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+	while (g_get_monotonic_time() < end) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(500);
+	}
+}
+
+/* Everything phone2 got since the last call: decoded PCMA into pcm. */
+typedef struct {
+	int16_t pcm[8000 * 3];
+	unsigned n;
+	unsigned packets;
+	uint32_t ssrc;
+	uint8_t pt;
+} heard;
+
+static void drain(const phone *p, heard *h, bool alaw)
+{
+	uint8_t buf[2000];
+	ssize_t n;
+	while ((n = recv(p->fd, buf, sizeof buf, 0)) > 0) {
+		rtp_hdr r;
+		if (rtp_parse(buf, (size_t)n, &r))
+			continue; /* RTCP */
+		if (rtp_is_rtcp(buf, (size_t)n))
+			continue;
+		h->packets++;
+		h->ssrc = r.ssrc;
+		h->pt = r.pt;
+		for (size_t i = 0; i < r.payload_len && h->n < G_N_ELEMENTS(h->pcm); i++)
+			h->pcm[h->n++] = alaw ? media_g711_alaw_decode(r.payload[i])
+					      : media_g711_ulaw_decode(r.payload[i]);
+	}
+}
+
+static void test_transcode(void)
+{
+	phone p1 = phone_new(), p2 = phone_new();
+	rtc_rtp *a = leg_to(&p1), *b = leg_to(&p2);
+	jn_mbridge_opts o = { .id = "call-1", .side = { side("PCMU", 0, 0xA0A0), side("PCMA", 8, 0xB0B0) } };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+
+	static heard h;
+	memset(&h, 0, sizeof h);
+	double phase = 0;
+	int16_t tone[160];
+	uint8_t pkt[200];
+	for (unsigned i = 0; i < 75; i++) {
+		sig_tone(tone, 160, 8000, 1000, 8000, &phase);
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, i == 0, (uint16_t)(7 + i), 160 * i, 0x1234);
+		for (unsigned k = 0; k < 160; k++)
+			pkt[n + k] = media_g711_ulaw_encode(tone[k]);
+		phone_send(&p1, a, pkt, n + 160);
+		run_for_ms(20);
+		drain(&p2, &h, true);
+	}
+	run_for_ms(200);
+	drain(&p2, &h, true);
+
+	g_assert_cmpuint(h.packets, >=, 50);
+	g_assert_cmpuint(h.pt, ==, 8);
+	g_assert_cmpuint(h.ssrc, ==, 0xB0B0);
+	/* Skip the jitter buffer's start, measure the rest. */
+	g_assert_cmpuint(h.n, >, 4000);
+	double f = sig_zc_freq(h.pcm + 1600, h.n - 2400, 8000);
+	g_test_message("transcoded tone: %.1f Hz over %u samples", f, h.n);
+	g_assert_cmpfloat(f, >, 990);
+	g_assert_cmpfloat(f, <, 1010);
+
+	jn_mbridge_stats st;
+	jn_mbridge_get_stats(br, &st);
+	g_assert_false(st.relay);
+	g_assert_cmpstr(st.codec[0], ==, "PCMU");
+	g_assert_cmpstr(st.codec[1], ==, "PCMA");
+	g_assert_cmpuint(st.rx_packets[0], ==, 75);
+	g_assert_cmpuint(st.decoded[0], >=, 70);
+	g_assert_cmpuint(st.tx_packets[1], >=, 50);
+	g_assert_cmpuint(st.send_errors[1], ==, 0);
+
+	jn_mbridge_free(br);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	close(p1.fd);
+	close(p2.fd);
+}
+
+static void test_relay(void)
+{
+	phone p1 = phone_new(), p2 = phone_new();
+	rtc_rtp *a = leg_to(&p1), *b = leg_to(&p2);
+	jn_mbridge_opts o = { .id = "call-2", .side = { side("PCMU", 0, 0xA0A0), side("PCMU", 0, 0xB0B0) } };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+
+	uint8_t pkt[200], in[2000];
+	unsigned got = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, (uint16_t)(40 + i), 160 * i, 0x1234);
+		for (unsigned k = 0; k < 160; k++)
+			pkt[n + k] = (uint8_t)(i * 7 + k);
+		phone_send(&p1, a, pkt, n + 160);
+		ssize_t r = -1;
+		gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+		while (g_get_monotonic_time() < end) {
+			g_main_context_iteration(NULL, FALSE);
+			r = recv(p2.fd, in, sizeof in, 0);
+			if (r > 0 && !rtp_is_rtcp(in, (size_t)r))
+				break;
+			g_usleep(200);
+		}
+		rtp_hdr h;
+		g_assert_cmpint(rtp_parse(in, (size_t)r, &h), ==, 0);
+		g_assert_cmpuint(h.ssrc, ==, 0xB0B0);
+		g_assert_cmpuint(h.seq, ==, 1000 + i);
+		g_assert_cmpuint(h.payload_len, ==, 160);
+		g_assert_cmpmem(h.payload, 160, pkt + n, 160);
+		got++;
+	}
+	g_assert_cmpuint(got, ==, 20);
+	jn_mbridge_stats st;
+	jn_mbridge_get_stats(br, &st);
+	g_assert_true(st.relay);
+	g_assert_cmpuint(st.decoded[0] + st.decoded[1], ==, 0);
+	g_assert_cmpuint(st.rx_packets[0], ==, 20);
+	g_assert_cmpuint(st.tx_packets[1], ==, 20);
+
+	/* After free the leg has no receiver: packets are counted, not bridged. */
+	jn_mbridge_free(br);
+	phone_send(&p1, a, pkt, 172);
+	run_for_ms(20);
+	rtc_rtp_stats rs;
+	rtc_rtp_get_stats(a, &rs);
+	g_assert_cmpuint(rs.rtp_in, ==, 21);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	close(p1.fd);
+	close(p2.fd);
+}
+
+typedef struct {
+	unsigned calls;
+	int side;
+	char id[32];
+} timeout_log;
+
+static void on_timeout(void *user, const char *id, int s)
+{
+	timeout_log *l = user;
+	l->calls++;
+	l->side = s;
+	g_strlcpy(l->id, id, sizeof l->id);
+}
+
+static void test_timeout(void)
+{
+	phone p1 = phone_new(), p2 = phone_new();
+	rtc_rtp *a = leg_to(&p1), *b = leg_to(&p2);
+	timeout_log tl = { 0 };
+	jn_mbridge_opts o = { .id = "call-3",
+			      .side = { side("PCMU", 0, 1), side("PCMU", 0, 2) },
+			      .media_timeout_ms = 150,
+			      .timeout = on_timeout,
+			      .user = &tl };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+	/* Side 0 keeps talking, side 1 is silent. */
+	uint8_t pkt[200];
+	for (unsigned i = 0; i < 20; i++) {
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, (uint16_t)i, 160 * i, 0x55);
+		memset(pkt + n, 0xff, 160);
+		phone_send(&p1, a, pkt, n + 160);
+		run_for_ms(20);
+	}
+	g_assert_cmpuint(tl.calls, ==, 1);
+	g_assert_cmpint(tl.side, ==, 1);
+	g_assert_cmpstr(tl.id, ==, "call-3");
+	jn_mbridge_stats st;
+	jn_mbridge_get_stats(br, &st);
+	g_assert_true(st.timed_out[1]);
+	g_assert_false(st.timed_out[0]);
+	jn_mbridge_free(br);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	close(p1.fd);
+	close(p2.fd);
+}
+
+static void test_bad_codec(void)
+{
+	jn_mbridge_opts o = { .id = "x", .side = { side("PCMU", 0, 1), side("nosuch", 99, 2) } };
+	jn_mbridge *br = (jn_mbridge *)&o;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), !=, 0);
+	g_assert_null(br);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/mbridge/transcode", test_transcode);
+	g_test_add_func("/mbridge/relay", test_relay);
+	g_test_add_func("/mbridge/timeout", test_timeout);
+	g_test_add_func("/mbridge/bad_codec", test_bad_codec);
+	return g_test_run();
+}
