@@ -410,7 +410,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	sdp_error serr;
 	if (sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
 		char reason[160];
-		g_snprintf(reason, sizeof reason, "Not Acceptable Here (SDP line %u: %s)", serr.line, serr.reason);
+		g_snprintf(reason, sizeof reason, "Not Acceptable Here (bad SDP: %s)", serr.reason);
 		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us, 488, reason,
 		       JN_CDR_REJECTED);
 		g_free(caller_number);
