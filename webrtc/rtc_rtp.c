@@ -31,9 +31,11 @@ struct rtc_rtp {
 	media_latch latch;
 	jn_addr rtcp_dest;
 	/* SDES */
-	rtc_rtp_suite local_suite, remote_suite;
-	uint8_t local_key[KEY_LEN], remote_key[KEY_LEN];
-	bool have_local_key, have_remote_key;
+	uint8_t local_key[3][KEY_LEN]; /* ours, one per suite (by rtc_rtp_suite) */
+	bool have_local[3];
+	uint8_t remote_key[KEY_LEN];
+	rtc_rtp_suite remote_suite, tx_suite;
+	bool have_remote_key, remote_changed;
 	srtp_t tx, rx;
 	/* receive side */
 	rtp_rx_stats rx_stats;
@@ -104,23 +106,39 @@ static int srtp_session(rtc_rtp_suite suite, const uint8_t *key, bool inbound, s
 	return rc;
 }
 
-/* Keys both directions once both sides' keys are known. */
+/* Keys both directions once the peer's key is known and we have ours for
+ * its suite. Our key per suite never changes, so the outbound session is
+ * made again only when the suite changes; the inbound one when the peer's
+ * key does (a re-INVITE may rekey). */
 static int srtp_start(rtc_rtp *r)
 {
-	srtp_drop(r);
-	if (!r->have_local_key || !r->have_remote_key)
+	rtc_rtp_suite s = r->remote_suite;
+
+	if (!r->have_remote_key || !r->have_local[s])
 		return 0;
-	if (r->local_suite != r->remote_suite)
-		return ENOTSUP;
 	if (rtc_srtp_global_init())
 		return EIO;
-	if (srtp_session(r->local_suite, r->local_key, false, &r->tx) ||
-	    srtp_session(r->remote_suite, r->remote_key, true, &r->rx)) {
-		srtp_drop(r);
-		return EIO;
+	if (!r->tx || r->tx_suite != s) {
+		if (r->tx)
+			srtp_dealloc(r->tx);
+		r->tx = NULL;
+		if (srtp_session(s, r->local_key[s], false, &r->tx))
+			goto fail;
+		r->tx_suite = s;
+	}
+	if (!r->rx || r->remote_changed) {
+		if (r->rx)
+			srtp_dealloc(r->rx);
+		r->rx = NULL;
+		if (srtp_session(s, r->remote_key, true, &r->rx))
+			goto fail;
+		r->remote_changed = false;
 	}
 	r->st.srtp = true;
 	return 0;
+fail:
+	srtp_drop(r);
+	return EIO;
 }
 
 int rtc_rtp_crypto_local(rtc_rtp *r, unsigned tag, rtc_rtp_suite suite, char *line, size_t size)
@@ -131,20 +149,25 @@ int rtc_rtp_crypto_local(rtc_rtp *r, unsigned tag, rtc_rtp_suite suite, char *li
 
 	if (suite != RTC_RTP_AES_CM_128_HMAC_SHA1_80 && suite != RTC_RTP_AES_CM_128_HMAC_SHA1_32)
 		return EINVAL;
-	if (!r->have_local_key || r->local_suite != suite) {
-		if (RAND_bytes(r->local_key, KEY_LEN) != 1)
+	if (!r->have_local[suite]) {
+		if (RAND_bytes(r->local_key[suite], KEY_LEN) != 1)
 			return EIO;
-		r->have_local_key = true;
-		r->local_suite = suite;
-		int rc = srtp_start(r);
-		if (rc)
-			return rc;
+		r->have_local[suite] = true;
 	}
-	n = g_base64_encode_step(r->local_key, KEY_LEN, FALSE, b64, &state, &save);
+	n = g_base64_encode_step(r->local_key[suite], KEY_LEN, FALSE, b64, &state, &save);
 	n += g_base64_encode_close(FALSE, b64 + n, &state, &save);
 	b64[n] = 0;
 	int w = snprintf(line, size, "%u %s inline:%s", tag, rtc_rtp_suite_name(suite), b64);
-	return w < 0 || (size_t)w >= size ? ENOSPC : 0;
+	if (w < 0 || (size_t)w >= size)
+		return ENOSPC;
+	return srtp_start(r);
+}
+
+void rtc_rtp_crypto_off(rtc_rtp *r)
+{
+	srtp_drop(r);
+	r->have_remote_key = false;
+	memset(r->remote_key, 0, sizeof r->remote_key);
 }
 
 int rtc_rtp_crypto_remote(rtc_rtp *r, const char *value, unsigned *tag, rtc_rtp_suite *suite)
@@ -196,6 +219,8 @@ int rtc_rtp_crypto_remote(rtc_rtp *r, const char *value, unsigned *tag, rtc_rtp_
 	/* Session parameters that weaken SRTP are refused. */
 	if (strstr(p, "UNENCRYPTED") || strstr(p, "UNAUTHENTICATED") || strstr(p, "KDR="))
 		return ENOTSUP;
+	if (!r->have_remote_key || r->remote_suite != s || memcmp(r->remote_key, key, KEY_LEN))
+		r->remote_changed = true;
 	memcpy(r->remote_key, key, KEY_LEN);
 	memset(key, 0, sizeof key);
 	r->remote_suite = s;
@@ -204,9 +229,8 @@ int rtc_rtp_crypto_remote(rtc_rtp *r, const char *value, unsigned *tag, rtc_rtp_
 		*tag = (unsigned)t;
 	if (suite)
 		*suite = s;
-	/* An answerer has no key yet: srtp_start waits for rtc_rtp_crypto_local. */
-	if (r->have_local_key && r->local_suite != s)
-		return 0;
+	/* An answerer has no key for the suite yet: SRTP starts with its
+	 * rtc_rtp_crypto_local. */
 	return srtp_start(r);
 }
 
@@ -236,8 +260,8 @@ static void on_rtp(rtc_rtp *r, uint8_t *buf, size_t len, const jn_addr *from)
 			r->st.bad_in++;
 			return;
 		}
-	} else if (r->have_local_key && r->have_remote_key) {
-		r->st.srtp_errors++; /* keyed but not started: suites differ */
+	} else if (r->have_remote_key) {
+		r->st.srtp_errors++; /* the peer keyed SRTP, we have no key for its suite yet */
 		return;
 	}
 	uint64_t now = now_us();
@@ -359,6 +383,8 @@ int rtc_rtp_send(rtc_rtp *r, uint8_t *buf, size_t len, size_t cap)
 		return EAGAIN;
 	if (len < RTP_HEADER_MIN || len > cap)
 		return EINVAL;
+	if (r->have_remote_key && !r->tx)
+		return EAGAIN; /* never plain to a peer that keyed SRTP */
 	uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
 	uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	size_t payload = len - RTP_HEADER_MIN;

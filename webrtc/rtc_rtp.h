@@ -100,14 +100,18 @@ void rtc_rtp_set_clock_rate(rtc_rtp *r, unsigned clock_rate);
 const char *rtc_rtp_suite_name(rtc_rtp_suite s);
 rtc_rtp_suite rtc_rtp_suite_from_name(const char *name, size_t len);
 /* Our a=crypto value ("1 AES_CM_128_HMAC_SHA1_80 inline:<base64>") for
- * tag and suite into line (>= 96 bytes). Makes our key the first time and
- * whenever the suite changes. 0, EINVAL or ENOSPC. */
+ * tag and suite into line (>= 96 bytes). We make one key per suite, the
+ * first time it is asked for, and keep it (an offer may list both suites;
+ * a re-offer repeats the same keys). 0, EINVAL, ENOSPC or EIO. */
 int rtc_rtp_crypto_local(rtc_rtp *r, unsigned tag, rtc_rtp_suite suite, char *line, size_t size);
 /* The peer's a=crypto value: its key for what it sends us. Gives back its
- * tag and suite (an answerer offers those to rtc_rtp_crypto_local). SRTP
- * starts once both keys are set with the same suite. 0, ENOTSUP (suite or
- * session parameters we do not support) or EINVAL (malformed). */
+ * tag and suite (an answerer passes those to rtc_rtp_crypto_local). SRTP
+ * starts once we also have our key for that suite; from then on nothing is
+ * sent or accepted in the clear. 0, ENOTSUP (suite or session parameters
+ * we do not support), EINVAL (malformed) or EIO. */
 int rtc_rtp_crypto_remote(rtc_rtp *r, const char *value, unsigned *tag, rtc_rtp_suite *suite);
+/* Back to plain RTP (a re-INVITE without a=crypto). */
+void rtc_rtp_crypto_off(rtc_rtp *r);
 
 /* Sends one RTP packet in buf (cap bytes of room; >= len + RTC_RTP_TRAILER
  * with SRTP), encrypted in place. 0, EAGAIN (no remote yet), ENOSPC, EIO. */

@@ -140,17 +140,21 @@ static void test_plain(void)
 
 static void key_legs(rtc_rtp *a, rtc_rtp *b, rtc_rtp_suite suite)
 {
-	char la[128], lb[128];
+	char offer[2][128], lb[128];
 	unsigned tag = 0;
 	rtc_rtp_suite s = RTC_RTP_SUITE_NONE;
-	/* a offers, b answers with the same tag and suite. */
-	g_assert_cmpint(rtc_rtp_crypto_local(a, 1, suite, la, sizeof la), ==, 0);
-	g_assert_true(g_str_has_prefix(la, "1 AES_CM_128_HMAC_SHA1_"));
-	g_assert_cmpint(rtc_rtp_crypto_remote(b, la, &tag, &s), ==, 0);
-	g_assert_cmpuint(tag, ==, 1);
+	/* a offers both suites (tags 1 and 2), b answers the one asked for
+	 * with the same tag. */
+	g_assert_cmpint(rtc_rtp_crypto_local(a, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, offer[0], 128), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_local(a, 2, RTC_RTP_AES_CM_128_HMAC_SHA1_32, offer[1], 128), ==, 0);
+	g_assert_true(g_str_has_prefix(offer[0], "1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	g_assert_true(g_str_has_prefix(offer[1], "2 AES_CM_128_HMAC_SHA1_32 inline:"));
+	const char *pick = offer[suite == RTC_RTP_AES_CM_128_HMAC_SHA1_80 ? 0 : 1];
+	g_assert_cmpint(rtc_rtp_crypto_remote(b, pick, &tag, &s), ==, 0);
+	g_assert_cmpuint(tag, ==, suite == RTC_RTP_AES_CM_128_HMAC_SHA1_80 ? 1 : 2);
 	g_assert_cmpint(s, ==, suite);
 	g_assert_cmpint(rtc_rtp_crypto_local(b, tag, s, lb, sizeof lb), ==, 0);
-	g_assert_cmpstr(la, !=, lb); /* each side has its own key */
+	g_assert_cmpstr(strstr(pick, "inline:"), !=, strstr(lb, "inline:")); /* own keys */
 	g_assert_cmpint(rtc_rtp_crypto_remote(a, lb, NULL, NULL), ==, 0);
 }
 
@@ -186,6 +190,12 @@ static void test_srtp(void)
 		g_assert_cmpuint(sb.srtp_errors, ==, before.srtp_errors + 1);
 		g_assert_cmpuint(sb.rtp_in, ==, before.rtp_in);
 		g_assert_cmpuint(lb.n, ==, 10);
+		/* A re-INVITE without a=crypto: back to plain both ways. */
+		rtc_rtp_crypto_off(a);
+		rtc_rtp_crypto_off(b);
+		exchange(a, &la, b, &lb, 3);
+		rtc_rtp_get_stats(b, &sb);
+		g_assert_false(sb.srtp);
 		close(fd);
 		rtc_rtp_free(a);
 		rtc_rtp_free(b);
@@ -349,11 +359,14 @@ static void test_crypto_lines(void)
 	g_assert_cmpint(rtc_rtp_crypto_remote(r, "x AES_CM_128_HMAC_SHA1_80", NULL, NULL), ==, EINVAL);
 	g_assert_cmpint(rtc_rtp_crypto_remote(r, "", NULL, NULL), ==, EINVAL);
 	g_assert_cmpint(rtc_rtp_crypto_local(r, 1, RTC_RTP_SUITE_NONE, line, sizeof line), ==, EINVAL);
-	/* Our suite must be the one the peer keyed (_32 above). */
-	g_assert_cmpint(rtc_rtp_crypto_local(r, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, line, sizeof line), ==,
-			ENOTSUP);
 	g_assert_cmpint(rtc_rtp_crypto_local(r, 3, RTC_RTP_AES_CM_128_HMAC_SHA1_32, line, 10), ==, ENOSPC);
-	g_assert_cmpint(rtc_rtp_crypto_local(r, 3, RTC_RTP_AES_CM_128_HMAC_SHA1_32, line, sizeof line), ==, 0);
+	/* One key per suite, kept across calls (a re-offer repeats it). */
+	char l80[128], l32[128], again[128];
+	g_assert_cmpint(rtc_rtp_crypto_local(r, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, l80, sizeof l80), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_local(r, 2, RTC_RTP_AES_CM_128_HMAC_SHA1_32, l32, sizeof l32), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_local(r, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, again, sizeof again), ==, 0);
+	g_assert_cmpstr(l80, ==, again);
+	g_assert_cmpstr(strstr(l80, "inline:"), !=, strstr(l32, "inline:"));
 	rtc_rtp_free(r);
 }
 
