@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(12);
+plan(17);
 const HTTP = 18480, WS = 18481;
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -16,7 +16,7 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
   `[sip]\nudp_listen = 127.0.0.1:15460\ntcp_listen = 127.0.0.1:15460\nauth_algorithms = MD5\n` +
   `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 24500\nport_max = 24999\n` +
-  `[user:dave]\npassword = d4ve-secret\n` +
+  `[user:dave]\npassword = d4ve-secret\nmax_calls = 1\n` +
   `[route:echo]\nmatch = ^echo$\ntarget = echo\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
@@ -151,6 +151,25 @@ try {
   const rbad = await page.evaluate(() => jn.call('echo'));
   ok(/^failed 403/.test(rbad), `a wrong password is refused (${rbad})`, await wire());
   await page.evaluate(() => jn.stop());
+  await sleep(300);
+
+  // ---- call limit, then drain: SIGTERM during a call ----
+  await page.evaluate(([ws]) => jn.start(ws, 'dave', 'd4ve-secret', false), [WSURL]);
+  const r2 = await page.evaluate(() => jn.call('echo'));
+  ok(r2 === 'confirmed', 'a second echo call is confirmed', r2);
+  await page.evaluate(() => { jn.first = jn.session; });
+  const rbusy = await page.evaluate(() => jn.call('echo'));
+  ok(/^failed 486/.test(rbusy), `a call beyond max_calls = 1 gets 486 (${rbusy})`);
+  jn.kill('SIGTERM');
+  await sleep(300);
+  const rdrain = await page.evaluate(() => jn.call('echo'));
+  ok(/^failed 503/.test(rdrain) && jn.exitCode === null, `while draining a new call gets 503 and junction waits for the live one (${rdrain})`);
+  await page.evaluate(() => { jn.session = jn.first; return jn.hangup(); });
+  const exited = await Promise.race([jn.exited, sleep(5000).then(() => null)]);
+  ok(exited && exited.code === 0, 'after the hangup the drain ends and junction exits 0', exited);
+  const last = cdrLines();
+  ok(last.length === 4 && last[2].cause === 'busy' && last[2].sip_code === 486 && last[3].cause === 'normal',
+     'CDR: the 486 as busy, the drained call as normal (the 503 is no call)', last);
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
