@@ -1,6 +1,6 @@
 /* mbridge tests: two rtc_rtp legs A and B and two plain UDP "phones" over
- * loopback. Transcode: phone1 sends a PCMU 1 kHz tone to A, phone2 (PCMA)
- * hears 1 kHz at B. Relay: payload bytes arrive unchanged and nothing was
+ * loopback. Transcode: phone1 sends a PCMU 1 kHz tone to A, phone2 (PCMA
+ * or Opus) hears 1 kHz at B. Relay: payload bytes arrive unchanged and nothing was
  * decoded. Media timeout reaches the core. */
 #include <errno.h>
 #include <glib.h>
@@ -74,46 +74,48 @@ static void run_for_ms(unsigned ms)
 	}
 }
 
-/* Everything phone2 got since the last call: decoded PCMA into pcm. */
+/* Everything phone2 got so far, decoded with the codec it negotiated. */
 typedef struct {
-	int16_t pcm[8000 * 3];
+	media_codec *dec;
+	int16_t pcm[48000 * 3];
 	unsigned n;
 	unsigned packets;
 	uint32_t ssrc;
 	uint8_t pt;
 } heard;
 
-static void drain(const phone *p, heard *h, bool alaw)
+static void drain(const phone *p, heard *h)
 {
 	uint8_t buf[2000];
 	ssize_t n;
 	while ((n = recv(p->fd, buf, sizeof buf, 0)) > 0) {
 		rtp_hdr r;
-		if (rtp_parse(buf, (size_t)n, &r))
-			continue; /* RTCP */
-		if (rtp_is_rtcp(buf, (size_t)n))
+		if (rtp_is_rtcp(buf, (size_t)n) || rtp_parse(buf, (size_t)n, &r))
 			continue;
 		h->packets++;
 		h->ssrc = r.ssrc;
 		h->pt = r.pt;
-		for (size_t i = 0; i < r.payload_len && h->n < G_N_ELEMENTS(h->pcm); i++)
-			h->pcm[h->n++] = alaw ? media_g711_alaw_decode(r.payload[i])
-					      : media_g711_ulaw_decode(r.payload[i]);
+		unsigned got = 0, room = G_N_ELEMENTS(h->pcm) - h->n;
+		if (media_codec_decode(h->dec, r.payload, r.payload_len, h->pcm + h->n, room, &got) == 0)
+			h->n += got;
 	}
 }
 
-static void test_transcode(void)
+/* phone1 sends a PCMU 1 kHz tone to A; phone2 negotiated `codec` at B. */
+static void run_transcode(const char *codec, uint8_t pt)
 {
 	phone p1 = phone_new(), p2 = phone_new();
 	rtc_rtp *a = leg_to(&p1), *b = leg_to(&p2);
-	jn_mbridge_opts o = { .id = "call-1", .side = { side("PCMU", 0, 0xA0A0), side("PCMA", 8, 0xB0B0) } };
+	jn_mbridge_opts o = { .id = "call-1", .side = { side("PCMU", 0, 0xA0A0), side(codec, pt, 0xB0B0) } };
 	jn_mbridge *br = NULL;
 	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
 	jn_mbridge_attach_rtp(br, 0, a);
 	jn_mbridge_attach_rtp(br, 1, b);
 
-	static heard h;
-	memset(&h, 0, sizeof h);
+	heard *h = g_new0(heard, 1);
+	media_codec_opts co = { .name = codec };
+	g_assert_cmpint(media_codec_create(&co, &h->dec), ==, 0);
+	unsigned rate = media_codec_pcm_rate(h->dec);
 	double phase = 0;
 	int16_t tone[160];
 	uint8_t pkt[200];
@@ -124,18 +126,19 @@ static void test_transcode(void)
 			pkt[n + k] = media_g711_ulaw_encode(tone[k]);
 		phone_send(&p1, a, pkt, n + 160);
 		run_for_ms(20);
-		drain(&p2, &h, true);
+		drain(&p2, h);
 	}
 	run_for_ms(200);
-	drain(&p2, &h, true);
+	drain(&p2, h);
 
-	g_assert_cmpuint(h.packets, >=, 50);
-	g_assert_cmpuint(h.pt, ==, 8);
-	g_assert_cmpuint(h.ssrc, ==, 0xB0B0);
-	/* Skip the jitter buffer's start, measure the rest. */
-	g_assert_cmpuint(h.n, >, 4000);
-	double f = sig_zc_freq(h.pcm + 1600, h.n - 2400, 8000);
-	g_test_message("transcoded tone: %.1f Hz over %u samples", f, h.n);
+	g_assert_cmpuint(h->packets, >=, 50);
+	g_assert_cmpuint(h->pt, ==, pt);
+	g_assert_cmpuint(h->ssrc, ==, 0xB0B0);
+	/* Skip the jitter buffer's start and the codec's warm-up (0.2 s). */
+	g_assert_cmpuint(h->n, >, rate);
+	unsigned skip = rate / 5;
+	double f = sig_zc_freq(h->pcm + skip, h->n - skip - rate / 10, rate);
+	g_test_message("%s: transcoded tone %.1f Hz over %u samples at %u Hz", codec, f, h->n, rate);
 	g_assert_cmpfloat(f, >, 990);
 	g_assert_cmpfloat(f, <, 1010);
 
@@ -143,7 +146,7 @@ static void test_transcode(void)
 	jn_mbridge_get_stats(br, &st);
 	g_assert_false(st.relay);
 	g_assert_cmpstr(st.codec[0], ==, "PCMU");
-	g_assert_cmpstr(st.codec[1], ==, "PCMA");
+	g_assert_cmpstr(st.codec[1], ==, codec);
 	g_assert_cmpuint(st.rx_packets[0], ==, 75);
 	g_assert_cmpuint(st.decoded[0], >=, 70);
 	g_assert_cmpuint(st.tx_packets[1], >=, 50);
@@ -152,8 +155,20 @@ static void test_transcode(void)
 	jn_mbridge_free(br);
 	rtc_rtp_free(a);
 	rtc_rtp_free(b);
+	media_codec_free(h->dec);
+	g_free(h);
 	close(p1.fd);
 	close(p2.fd);
+}
+
+static void test_transcode_pcma(void)
+{
+	run_transcode("PCMA", 8);
+}
+
+static void test_transcode_opus(void)
+{
+	run_transcode("opus", 111);
 }
 
 static void test_relay(void)
@@ -272,7 +287,8 @@ static void test_bad_codec(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/mbridge/transcode", test_transcode);
+	g_test_add_func("/mbridge/transcode_pcma", test_transcode_pcma);
+	g_test_add_func("/mbridge/transcode_opus", test_transcode_opus);
 	g_test_add_func("/mbridge/relay", test_relay);
 	g_test_add_func("/mbridge/timeout", test_timeout);
 	g_test_add_func("/mbridge/bad_codec", test_bad_codec);
