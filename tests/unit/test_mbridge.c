@@ -227,6 +227,77 @@ static void test_relay(void)
 }
 
 typedef struct {
+	unsigned n;
+	uint8_t payload[160];
+	uint32_t ssrc;
+} c_log;
+
+static void on_c(void *user, uint8_t *buf, size_t len, size_t cap)
+{
+	c_log *l = user;
+	rtp_hdr h;
+	(void)cap;
+	g_assert_cmpint(rtp_parse(buf, len, &h), ==, 0);
+	g_assert_cmpuint(h.payload_len, ==, 160);
+	memcpy(l->payload, h.payload, 160);
+	l->ssrc = h.ssrc;
+	l->n++;
+}
+
+/* Relay from a plain leg into an SDES-SRTP leg: the far phone is another
+ * rtc_rtp (C) keyed with B, so it decrypts what the bridge sent. */
+static void test_relay_srtp(void)
+{
+	phone p1 = phone_new();
+	rtc_rtp_opts co = { .address = "127.0.0.1", .id = "c" };
+	c_log cl = { 0 };
+	co.rtp = on_c;
+	co.user = &cl;
+	rtc_rtp *c = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_rtp_new(&co, &c, &err), ==, 0);
+	phone pc = { -1, rtc_rtp_local_port(c) };
+	rtc_rtp *a = leg_to(&p1), *b = leg_to(&pc);
+	jn_addr ba = lo_addr(rtc_rtp_local_port(b));
+	g_assert_cmpint(rtc_rtp_set_remote(c, &ba, NULL, false), ==, 0);
+	char offer[128], answer[128];
+	unsigned tag;
+	rtc_rtp_suite suite;
+	g_assert_cmpint(rtc_rtp_crypto_local(c, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_32, offer, sizeof offer), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_remote(b, offer, &tag, &suite), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_local(b, tag, suite, answer, sizeof answer), ==, 0);
+	g_assert_cmpint(rtc_rtp_crypto_remote(c, answer, NULL, NULL), ==, 0);
+
+	jn_mbridge_opts o = { .id = "call-4", .side = { side("PCMU", 0, 0xA0A0), side("PCMU", 0, 0xB0B0) } };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+	uint8_t pkt[200];
+	for (unsigned i = 0; i < 10; i++) {
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, (uint16_t)(40 + i), 160 * i, 0x1234);
+		for (unsigned k = 0; k < 160; k++)
+			pkt[n + k] = (uint8_t)(i + k);
+		phone_send(&p1, a, pkt, n + 160);
+		gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+		while (cl.n < i + 1 && g_get_monotonic_time() < end)
+			g_main_context_iteration(NULL, FALSE), g_usleep(200);
+		g_assert_cmpuint(cl.n, ==, i + 1);
+		g_assert_cmpmem(cl.payload, 160, pkt + n, 160);
+		g_assert_cmpuint(cl.ssrc, ==, 0xB0B0);
+	}
+	rtc_rtp_stats cs;
+	rtc_rtp_get_stats(c, &cs);
+	g_assert_true(cs.srtp);
+	g_assert_cmpuint(cs.srtp_errors, ==, 0);
+	jn_mbridge_free(br);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	rtc_rtp_free(c);
+	close(p1.fd);
+}
+
+typedef struct {
 	unsigned calls;
 	int side;
 	char id[32];
@@ -290,6 +361,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mbridge/transcode_pcma", test_transcode_pcma);
 	g_test_add_func("/mbridge/transcode_opus", test_transcode_opus);
 	g_test_add_func("/mbridge/relay", test_relay);
+	g_test_add_func("/mbridge/relay_srtp", test_relay_srtp);
 	g_test_add_func("/mbridge/timeout", test_timeout);
 	g_test_add_func("/mbridge/bad_codec", test_bad_codec);
 	return g_test_run();
