@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(17);
+plan(19);
 const HTTP = 18480, WS = 18481;
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
 const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
   `[sip]\nudp_listen = 127.0.0.1:15460\ntcp_listen = 127.0.0.1:15460\nauth_algorithms = MD5\n` +
-  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 24500\nport_max = 24999\n` +
+  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 24500\nport_max = 24999\nconsent_timeout = 5\n` +
   `[user:dave]\npassword = d4ve-secret\nmax_calls = 1\n` +
   `[route:echo]\nmatch = ^echo$\ntarget = echo\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
@@ -50,7 +50,7 @@ const pageSetup = () => {
       eventHandlers: {
         confirmed: () => { clearTimeout(t); res('confirmed'); },
         failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
-        ended: e => { jn.ended = e.cause; },
+        ended: e => { jn.ended = `${e.originator} ${e.cause}`; },
       },
     });
   });
@@ -153,8 +153,17 @@ try {
   await page.evaluate(() => jn.stop());
   await sleep(300);
 
-  // ---- call limit, then drain: SIGTERM during a call ----
+  // ---- the browser's media vanishes: junction hangs up (BYE) ----
   await page.evaluate(([ws]) => jn.start(ws, 'dave', 'd4ve-secret', false), [WSURL]);
+  const rg = await page.evaluate(() => jn.call('echo'));
+  await page.evaluate(() => { jn.ended = null; jn.session.connection.close(); });
+  let ended = null;
+  for (let i = 0; i < 100 && !ended; i++) { await sleep(100); ended = await page.evaluate(() => jn.ended); }
+  ok(rg === 'confirmed' && ended === 'remote Terminated', `ICE consent lost: junction sends BYE (${rg}, ended: ${ended})`, await wire());
+  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'browser_gone',
+     'its CDR line: browser_gone', cdrLines()[2]);
+
+  // ---- call limit, then drain: SIGTERM during a call ----
   const r2 = await page.evaluate(() => jn.call('echo'));
   ok(r2 === 'confirmed', 'a second echo call is confirmed', r2);
   await page.evaluate(() => { jn.first = jn.session; });
@@ -168,7 +177,7 @@ try {
   const exited = await Promise.race([jn.exited, sleep(5000).then(() => null)]);
   ok(exited && exited.code === 0, 'after the hangup the drain ends and junction exits 0', exited);
   const last = cdrLines();
-  ok(last.length === 4 && last[2].cause === 'busy' && last[2].sip_code === 486 && last[3].cause === 'normal',
+  ok(last.length === 5 && last[3].cause === 'busy' && last[3].sip_code === 486 && last[4].cause === 'normal',
      'CDR: the 486 as busy, the drained call as normal (the 503 is no call)', last);
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
 } catch (e) {
