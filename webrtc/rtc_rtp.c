@@ -245,11 +245,17 @@ static void on_rtp(rtc_rtp *r, uint8_t *buf, size_t len, const jn_addr *from)
 {
 	rtp_hdr h;
 
-	if (rtp_parse(buf, len, &h)) {
+	/* With SRTP the header is checked after unprotect: before it, the
+	 * padding count (the payload's last byte) is still ciphertext. */
+	if (!r->rx && rtp_parse(buf, len, &h)) {
 		r->st.bad_in++;
 		return;
 	}
 	if (r->rx) {
+		if (len < RTP_HEADER_MIN) {
+			r->st.bad_in++;
+			return;
+		}
 		int l = (int)len;
 		if (srtp_unprotect(r->rx, buf, &l) != srtp_err_status_ok) {
 			r->st.srtp_errors++;
@@ -347,11 +353,15 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 	for (int i = 0; i < 64; i++) {
 		jn_addr from;
 		from.len = sizeof from.ss;
-		ssize_t n = recvfrom(fd, r->buf, 1500, 0, (struct sockaddr *)&from.ss, &from.len);
+		ssize_t n = recvfrom(fd, r->buf, 1500, MSG_TRUNC, (struct sockaddr *)&from.ss, &from.len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
 			/* ICMP port unreachable from an earlier send: keep going. */
+			continue;
+		}
+		if (n > 1500) { /* cut short: not a packet we can use */
+			r->st.bad_in++;
 			continue;
 		}
 		size_t len = (size_t)n;
@@ -454,7 +464,7 @@ static gboolean on_rtcp_timer(gpointer data)
 	r->sent_since_report = false;
 	if (!n)
 		return G_SOURCE_CONTINUE;
-	n += rtcp_write_sdes_cname(r->rtcp_buf + n, cap - n, ssrc, r->id, strlen(r->id));
+	n += rtcp_write_sdes_cname(r->rtcp_buf + n, cap - n, ssrc, r->id, MIN(strlen(r->id), 64u));
 	if (r->tx) {
 		int l = (int)n;
 		if (srtp_protect_rtcp(r->tx, r->rtcp_buf, &l) != srtp_err_status_ok)
