@@ -103,7 +103,7 @@ static char *dialog_key(sip_pl call_id, sip_pl from_tag)
 
 /* ---- call records ---- */
 
-static void write_cdr(jn_call_layer *cl, const call *c, const char *user, const char *caller_number,
+static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, const char *user, const char *caller_number,
 		      const char *dialled, const char *route, const char *number, int64_t start_us,
 		      jn_cdr_cause cause, int code, const char *reason, const rtc_pc_stats *st)
 {
@@ -113,9 +113,9 @@ static void write_cdr(jn_call_layer *cl, const call *c, const char *user, const 
 	else
 		g_strlcpy(caller, "anonymous", sizeof caller);
 	jn_cdr_record r = {
-		.call_id = c ? c->id : NULL, .caller = caller, .caller_number = caller_number,
+		.call_id = id, .caller = caller, .caller_number = caller_number,
 		.callee = dialled, .route = route, .target = route ? "echo" : NULL, .number = number,
-		.start_us = start_us, .answer_us = c ? c->answer_us : 0, .end_us = g_get_real_time(),
+		.start_us = start_us, .answer_us = answer_us, .end_us = g_get_real_time(),
 		.cause = cause, .sip_code = code, .reason = reason,
 	};
 	if (st) {
@@ -276,7 +276,7 @@ static gboolean on_core_event(gpointer data)
 	call *c = ev->c;
 	jn_call_layer *cl = c->cl;
 	if (cl && ev->kind == EV_FINISHED) {
-		write_cdr(cl, c, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
+		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
 			  c->cause, c->sip_code, c->reason, c->have_stats ? &c->st : NULL);
 		cl->live--;
 		check_drained(cl);
@@ -359,12 +359,13 @@ static void check_drained(jn_call_layer *cl)
 }
 
 /* A refusal before any media exists: answer and write its record. */
-static void refuse(jn_call_layer *cl, sip_tx *tx, const char *user, const char *caller_number,
+static void refuse(jn_call_layer *cl, sip_tx *tx, const char *id, const char *user, const char *caller_number,
 		   const char *dialled, const char *route, const char *number, int64_t start_us,
 		   uint16_t code, const char *reason, jn_cdr_cause cause)
 {
 	respond(cl, tx, code, reason);
-	write_cdr(cl, NULL, user, caller_number, dialled, route, number, start_us, cause, code, reason, NULL);
+	jn_info(id, "refused %u %s", code, reason);
+	write_cdr(cl, id, 0, user, caller_number, dialled, route, number, start_us, cause, code, reason, NULL);
 }
 
 static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -379,6 +380,8 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	if (sip_stack_authenticate(cl->sip, tx, req, who, sizeof who))
 		return;
 	int64_t start_us = g_get_real_time();
+	char id[24];
+	g_snprintf(id, sizeof id, "c%08x%04x", g_random_int(), g_random_int() & 0xffff);
 	char dialled[JN_ROUTE_DIALLED_MAX + 1] = "";
 	size_t dl = 0;
 	if (!req->ruri_parsed || sip_uri_unescape(req->ruri.user, dialled, sizeof dialled, &dl))
@@ -389,19 +392,19 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	int rc = jn_route_lookup(cl->routes, JN_ROUTE_USER, who, dialled, (gssize)dl, &rr);
 	if (rc) {
 		int code = jn_route_sip_status(rc);
-		refuse(cl, tx, who, caller_number, dialled, NULL, NULL, start_us, (uint16_t)code,
+		refuse(cl, tx, id, who, caller_number, dialled, NULL, NULL, start_us, (uint16_t)code,
 		       rc == JN_ROUTE_EFORBIDDEN ? "Forbidden" : "Not Found", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
 	}
 	if (rr.kind != JN_ROUTE_TO_ECHO) {
-		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us, 480,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 480,
 		       "Target not supported yet", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
 	}
 	if (!req->body.l) {
-		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us, 488,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 488,
 		       "Not Acceptable Here (an INVITE without an SDP offer)", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
@@ -411,7 +414,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	if (sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
 		char reason[160];
 		g_snprintf(reason, sizeof reason, "Not Acceptable Here (bad SDP: %s)", serr.reason);
-		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us, 488, reason,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 488, reason,
 		       JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
@@ -419,7 +422,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	rc = jn_route_limits_acquire(cl->limits, JN_ROUTE_USER, who);
 	if (rc) {
 		sdp_unref(offer);
-		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us,
 		       rc == EBUSY ? 486 : 403, rc == EBUSY ? "Busy Here (call limit)" : "Forbidden",
 		       rc == EBUSY ? JN_CDR_BUSY : JN_CDR_REJECTED);
 		g_free(caller_number);
@@ -428,7 +431,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	call *c = g_new0(call, 1);
 	c->ref = 1;
 	c->cl = cl;
-	g_snprintf(c->id, sizeof c->id, "c%08x%04x", g_random_int(), g_random_int() & 0xffff);
+	g_strlcpy(c->id, id, sizeof c->id);
 	c->key = dialog_key(req->call_id, req->from.tag);
 	c->inv_tx = tx;
 	c->inv = sip_msg_ref((sip_msg *)req);
@@ -448,7 +451,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		/* A second INVITE with the same Call-ID and From tag (a new branch):
 		 * the first one already owns the dialog. */
 		jn_route_limits_release(cl->limits, JN_ROUTE_USER, who);
-		refuse(cl, tx, who, caller_number, dialled, rr.route, rr.number, start_us, 482,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 482,
 		       "Loop Detected", JN_CDR_REJECTED);
 		call_unref(c);
 		return;
@@ -629,7 +632,7 @@ void jn_call_shutdown(jn_call_layer *cl)
 		call_ref(c);
 		c->shutdown = true; /* before the worker sees the stop */
 		end_call(cl, c, JN_CDR_SHUTDOWN, 0, "daemon stopping");
-		write_cdr(cl, c, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
+		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
 			  c->cause, c->sip_code, c->reason, NULL);
 		c->cl = NULL;
 		call_unref(c);

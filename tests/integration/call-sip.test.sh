@@ -6,7 +6,7 @@
 # a user with max_calls = 0 -> 486, a wrong password -> 403; each refused
 # call (after auth) writes one CDR line. A drain answers new INVITEs 503.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 12
+tap_plan 13
 cd "$JN_WORK"
 J=127.0.0.1:15560
 
@@ -75,6 +75,10 @@ import json,sys
 rs=[json.loads(l) for l in open("cdr.jsonl")]
 print(" ".join("%s:%s:%s" % (r["cause"], r["sip_code"], r["caller"]) for r in rs))')" = \
   "rejected:488:user:alice rejected:488:user:alice rejected:404:user:alice rejected:403:user:alice busy:486:user:zed"
+
+tap_check "... each with its own call id" test "$(python3 -c '
+import json
+print(len({json.loads(l)["call_id"] or "" for l in open("cdr.jsonl")} - {""}))')" -eq 5
 
 # Drain: junction exits at once with no call; a second daemon would be
 # needed to see the 503 while a call holds the drain (the browser test does).
