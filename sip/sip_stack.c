@@ -608,8 +608,33 @@ void sip_stack_receive(sip_stack *s, const sip_peer *from, const char *data, siz
 
 /* --- client requests ------------------------------------------------------- */
 
-/* The ACK for a non-2xx (§17.1.1.3): same Request-URI, top Via, From,
- * Call-ID, CSeq number and Route as the INVITE; To from the response. */
+/* ACK for a non-2xx (§17.1.1.3) and CANCEL (§9.1) are built the same way
+ * from the INVITE: its Request-URI, top Via, From, Call-ID, CSeq number and
+ * Route set; only the method and the To (the response's, with its tag, for
+ * the ACK) differ. */
+static void build_from_invite(sip_buf *b, const sip_msg *inv, const char *method, sip_pl to)
+{
+	sip_buf_init(b, 0);
+	sip_buf_puts(b, method);
+	sip_buf_puts(b, " ");
+	sip_buf_put_pl(b, inv->ruri_pl);
+	sip_buf_puts(b, " SIP/2.0\r\n");
+	sip_buf_hdr(b, "Via", inv->via[0].value);
+	sip_buf_puts(b, "Max-Forwards: 70\r\n");
+	sip_buf_hdr(b, "From", inv->from.value);
+	sip_buf_hdr(b, "To", to);
+	sip_buf_hdr(b, "Call-ID", inv->call_id);
+	sip_buf_puts(b, "CSeq: ");
+	sip_buf_put_u32(b, inv->cseq.num);
+	sip_buf_puts(b, " ");
+	sip_buf_puts(b, method);
+	sip_buf_puts(b, "\r\n");
+	for (size_t i = 0; i < inv->n_route; i++)
+		sip_buf_hdr(b, "Route", inv->route[i].value);
+	sip_buf_puts(b, "Content-Length: 0\r\n\r\n");
+}
+
+/* The ACK for a non-2xx (§17.1.1.3); To from the response. */
 static int make_ack(void *user, const char *req, size_t req_len, const char *resp, size_t resp_len, GByteArray *out)
 {
 	(void)user;
@@ -621,21 +646,7 @@ static int make_ack(void *user, const char *req, size_t req_len, const char *res
 		rc = EINVAL;
 	if (rc == 0) {
 		sip_buf b;
-		sip_buf_init(&b, 0);
-		sip_buf_puts(&b, "ACK ");
-		sip_buf_put_pl(&b, rq->ruri_pl);
-		sip_buf_puts(&b, " SIP/2.0\r\n");
-		sip_buf_hdr(&b, "Via", rq->via[0].value);
-		sip_buf_puts(&b, "Max-Forwards: 70\r\n");
-		sip_buf_hdr(&b, "From", rq->from.value);
-		sip_buf_hdr(&b, "To", rs->to.value);
-		sip_buf_hdr(&b, "Call-ID", rq->call_id);
-		sip_buf_puts(&b, "CSeq: ");
-		sip_buf_put_u32(&b, rq->cseq.num);
-		sip_buf_puts(&b, " ACK\r\n");
-		for (size_t i = 0; i < rq->n_route; i++)
-			sip_buf_hdr(&b, "Route", rq->route[i].value);
-		sip_buf_puts(&b, "Content-Length: 0\r\n\r\n");
+		build_from_invite(&b, rq, "ACK", rs->to.value);
 		if (b.err == 0)
 			g_byte_array_append(out, (const guint8 *)b.p, (guint)b.len);
 		rc = b.err;
@@ -720,21 +731,7 @@ int sip_stack_cancel(sip_stack *s, sip_tx *invite, sip_tx_response_fn cb, void *
 	if (rc != 0)
 		return rc;
 	sip_buf b;
-	sip_buf_init(&b, 0);
-	sip_buf_puts(&b, "CANCEL ");
-	sip_buf_put_pl(&b, rq->ruri_pl);
-	sip_buf_puts(&b, " SIP/2.0\r\n");
-	sip_buf_hdr(&b, "Via", rq->via[0].value);
-	sip_buf_puts(&b, "Max-Forwards: 70\r\n");
-	sip_buf_hdr(&b, "From", rq->from.value);
-	sip_buf_hdr(&b, "To", rq->to.value);
-	sip_buf_hdr(&b, "Call-ID", rq->call_id);
-	sip_buf_puts(&b, "CSeq: ");
-	sip_buf_put_u32(&b, rq->cseq.num);
-	sip_buf_puts(&b, " CANCEL\r\n");
-	for (size_t i = 0; i < rq->n_route; i++)
-		sip_buf_hdr(&b, "Route", rq->route[i].value);
-	sip_buf_puts(&b, "Content-Length: 0\r\n\r\n");
+	build_from_invite(&b, rq, "CANCEL", rq->to.value);
 	rc = b.err;
 	if (rc == 0) {
 		char *key = client_key(rq->via[0].branch, SIP_METHOD_CANCEL, SIP_PL("CANCEL"));
