@@ -74,6 +74,23 @@ struct jn_route_table {
 
 /* ---- pattern analysis ---------------------------------------------------- */
 
+/* The ']' that closes the character class opening at open ('['), or NULL.
+ * "[]...]" and "[^]...]" hold a literal ']'; backslash escapes one char. */
+static const char *class_end(const char *open)
+{
+	const char *s = open + 1;
+	if (*s == '^')
+		s++;
+	if (*s == ']')
+		s++;
+	while (*s && *s != ']') {
+		if (*s == '\\' && s[1])
+			s++;
+		s++;
+	}
+	return *s ? s : NULL;
+}
+
 /* Whether a scan that only tracks escapes, classes and parentheses sees the
  * pattern's top level correctly. Anything fancier (inline options such as
  * (?x) comments, \Q..\E quoting, POSIX classes, \cX, verbs, lookarounds)
@@ -90,17 +107,7 @@ static bool pattern_simple(const char *p)
 				return false;
 			s++;
 		} else if (*s == '[') {
-			s++;
-			if (*s == '^')
-				s++;
-			if (*s == ']')
-				s++;
-			while (*s && *s != ']') {
-				if (*s == '\\' && s[1])
-					s++;
-				s++;
-			}
-			if (!*s)
+			if (!(s = class_end(s)))
 				return false;
 		} else if (*s == '(') {
 			/* Plain, non-capturing and named groups only. */
@@ -139,17 +146,7 @@ static const char *group_close(const char *open, bool *alt)
 		if (*s == '\\') {
 			s++;
 		} else if (*s == '[') {
-			s++;
-			if (*s == '^')
-				s++;
-			if (*s == ']')
-				s++;
-			while (*s && *s != ']') {
-				if (*s == '\\' && s[1])
-					s++;
-				s++;
-			}
-			if (!*s)
+			if (!(s = class_end(s)))
 				return NULL;
 		} else if (*s == '(') {
 			depth++;
