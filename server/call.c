@@ -1,5 +1,6 @@
 #include "server/call.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -270,6 +271,20 @@ static void end_call(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, c
 	jn_worker_post(c->wk, w_stop, c); /* takes the table's reference */
 }
 
+/* Our address for the Contact: an IPv4-mapped IPv6 address (a dual-stack
+ * WebSocket listener) is written as plain IPv4. */
+static const char *contact_addr(const jn_addr *a, char *buf, size_t size)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
+	if (a->ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof ip);
+		g_snprintf(buf, size, "%s:%u", ip, ntohs(s6->sin6_port));
+		return buf;
+	}
+	return jn_addr_str(a, buf, size);
+}
+
 static gboolean on_core_event(gpointer data)
 {
 	event *ev = data;
@@ -288,7 +303,7 @@ static gboolean on_core_event(gpointer data)
 				break;
 			char contact[200], ab[80];
 			g_snprintf(contact, sizeof contact, "Contact: <sip:junction@%s%s%s>\r\n",
-				   jn_addr_str(&c->local, ab, sizeof ab),
+				   contact_addr(&c->local, ab, sizeof ab),
 				   c->kind == SIP_TP_UDP ? "" : ";transport=", c->kind == SIP_TP_UDP ? "" :
 				   c->kind == SIP_TP_WS ? "ws" : c->kind == SIP_TP_WSS ? "wss" :
 				   c->kind == SIP_TP_TLS ? "tls" : "tcp");
