@@ -550,8 +550,11 @@ static uint32_t slot_hash(const uint8_t *mac)
 }
 
 /* Remembers a freshly issued nonce so its nonce-counts can be tracked.
- * When every probed slot is live the one expiring first is reused: its
- * nonce then answers stale, which costs its client one round trip. */
+ * When every probed slot is live, one is reused: its nonce then answers
+ * stale, which costs its client one round trip. A nonce already answered
+ * (last_nc > 0) is evicted before one whose challenge is still in flight,
+ * so a burst of registrations does not fail the clients mid-handshake;
+ * among equals, the one expiring first goes. */
 static void nc_insert(sip_auth_server *s, const uint8_t *mac, uint64_t expires, uint64_t now)
 {
 	size_t mask = s->nslots - 1, idx = slot_hash(mac) & mask;
@@ -562,7 +565,8 @@ static void nc_insert(sip_auth_server *s, const uint8_t *mac, uint64_t expires, 
 			victim = e;
 			break;
 		}
-		if (!victim || e->expires < victim->expires)
+		bool used = e->last_nc > 0, vused = victim && victim->last_nc > 0;
+		if (!victim || (used && !vused) || (used == vused && e->expires < victim->expires))
 			victim = e;
 	}
 	memcpy(victim->mac, mac, NONCE_MAC);

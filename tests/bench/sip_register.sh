@@ -52,7 +52,15 @@ awk -v ok="${ok:-0}" -v failed="${failed:-0}" -v t0="$t0" -v t1="$t1" -v c0="$c0
   secs = t1 - t0; reqs = ok * 2;
   printf "bench: sip_register_rate %.0f registrations/s\n", ok / secs;
   printf "bench: sip_register_failed %d calls\n", failed;
-  if (reqs > 0) printf "bench: sip_register_cpu_per_request %.1f us\n", (c1 - c0) / hz * 1e6 / reqs;
+  if (reqs > 0) {
+    per_req = (c1 - c0) / hz * 1e6 / reqs;
+    printf "bench: sip_register_cpu_per_request %.1f us\n", per_req;
+    # One registration is two REGISTERs (challenged, then answered).
+    if (per_req > 0) {
+      printf "bench: sip_register_per_core %.0f registrations/s (from CPU time)\n", 1e6 / (2 * per_req);
+      printf "ratio: sip_register_per_core_vs_goal %.2f (goal >= 1.0)\n", 1e6 / (2 * per_req) / 20000;
+    }
+  }
 }'
 [ "$src_rc" -eq 0 ] || { echo "# sipp exited $src_rc; output in $work" >&2; exit 1; }
 rm -rf "$work"
