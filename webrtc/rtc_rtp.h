@@ -55,7 +55,9 @@ typedef struct {
 	GMainContext *context;	   /* the worker's (NULL = default) */
 	const char *address;	   /* local IP to bind ("0.0.0.0", "::1") */
 	unsigned port_min, port_max; /* 0, 0 = any port the kernel gives */
-	bool rtcp_mux;		   /* one socket for RTP and RTCP */
+	bool rtcp_mux;		   /* bind one socket only (both ends known to mux);
+				    * otherwise bind the pair and pass the
+				    * negotiated a=rtcp-mux to rtc_rtp_set_remote */
 	bool latching;		   /* symmetric RTP */
 	unsigned latch_hold_ms;	   /* silence before another source may take over; 0 = 2000 */
 	unsigned clock_rate;	   /* of the peer's codec, for jitter; 0 = 8000 */

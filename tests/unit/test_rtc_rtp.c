@@ -107,10 +107,13 @@ static void exchange(rtc_rtp *a, rx_log *la, rtc_rtp *b, rx_log *lb, unsigned co
 
 static void test_plain(void)
 {
-	for (int mux = 0; mux < 2; mux++) {
+	/* Modes: a socket pair; one socket (mux known up front); a pair bound
+	 * but rtcp-mux negotiated afterwards. */
+	for (int mode = 0; mode < 3; mode++) {
+		bool mux = mode > 0;
 		rx_log la = { 0 }, lb = { 0 };
-		rtc_rtp *a = leg(&la, false, mux), *b = leg(&lb, false, mux);
-		if (!mux)
+		rtc_rtp *a = leg(&la, false, mode == 1), *b = leg(&lb, false, mode == 1);
+		if (mode != 1)
 			g_assert_cmpuint(rtc_rtp_local_port(a) % 2, ==, 0);
 		uint8_t buf[RTC_RTP_BUF];
 		size_t n = make_pkt(buf, 1, 1, 0);
