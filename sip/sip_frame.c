@@ -92,6 +92,11 @@ sip_frame_result sip_frame_next(sip_frame *f, const char *buf, size_t len, size_
 			*n = 4;
 			return SIP_FRAME_PING;
 		}
+		/* "\r\n" alone may be the first half of a ping split across
+		 * reads: wait. A real pong then waits for the next bytes, which
+		 * costs nothing (a pong needs no answer). */
+		if (len < 4 && memcmp(buf, "\r\n\r\n", len) == 0)
+			return SIP_FRAME_MORE;
 		if (buf[0] == '\n') {
 			*n = 1;
 			return SIP_FRAME_PONG;

@@ -68,7 +68,12 @@ static void test_keepalive(void)
 			SIP_FRAME_MSG);
 	g_assert_cmpint(sip_frame_next(&f, "\r\nSIP", 5, &n), ==, SIP_FRAME_PONG);
 	g_assert_cmpuint(n, ==, 2);
-	g_assert_cmpint(sip_frame_next(&f, "\r\n", 2, &n), ==, SIP_FRAME_PONG);
+	/* A ping split across reads is still a ping, not two pongs. */
+	g_assert_cmpint(sip_frame_next(&f, "\r\n", 2, &n), ==, SIP_FRAME_MORE);
+	g_assert_cmpint(sip_frame_next(&f, "\r\n\r\n", 4, &n), ==, SIP_FRAME_PING);
+	g_assert_cmpint(sip_frame_next(&f, "\r\nSIP/2.0", 9, &n), ==, SIP_FRAME_PONG);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_cmpint(sip_frame_next(&f, "\n", 1, &n), ==, SIP_FRAME_PONG);
 	g_assert_cmpint(sip_frame_next(&f, "\r", 1, &n), ==, SIP_FRAME_MORE);
 	g_assert_cmpint(sip_frame_next(&f, "\r\n\r", 3, &n), ==, SIP_FRAME_MORE);
 	g_assert_cmpint(sip_frame_next(&f, "\rx", 2, &n), ==, SIP_FRAME_ERROR);
