@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(19);
+plan(20);
 const HTTP = 18480, WS = 18481;
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -79,6 +79,12 @@ const pageSetup = () => {
     proc.disconnect(); src.disconnect(); await ctx.close();
     return { rate: 48000, samples: buf.slice(9600) };
   };
+  // A re-INVITE with an ICE restart; resolves when JsSIP applied the 200's answer.
+  jn.renegotiate = () => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 8000);
+    const started = jn.session.renegotiate({ rtcOfferConstraints: { iceRestart: true } }, () => { clearTimeout(t); res('done'); });
+    if (!started) { clearTimeout(t); res('not started'); }
+  });
   jn.hangup = () => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 5000);
     jn.session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
@@ -126,6 +132,14 @@ try {
   const remote = await page.evaluate(() => jn.capture());
   const ra = analyse(remote.samples, remote.rate);
   ok(Math.abs(ra.freq - 440) <= 10 && ra.rms > 0.01, `the browser hears its tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
+  const rn = await page.evaluate(() => jn.renegotiate());
+  await sleep(1000);
+  const c1 = await page.evaluate(() => jn.stats());
+  await sleep(2000);
+  const c2 = await page.evaluate(() => jn.stats());
+  w = await wire();
+  ok(rn === 'done' && w.filter(l => l.startsWith('> INVITE')).length === 3 && c2.sent - c1.sent > 50 && c2.received - c1.received >= 0.9 * (c2.sent - c1.sent),
+     `re-INVITE with an ICE restart: 200, and ${c2.received - c1.received} of ${c2.sent - c1.sent} packets still come back (${rn})`, { c1, c2, w });
   const hang = await page.evaluate(() => jn.hangup());
   await sleep(500); // JsSIP reports "ended" as the BYE leaves
   w = await wire();
