@@ -15,7 +15,7 @@ fi
 cat <<MSG
 
 Junction is starting on loopback (embedded demo config; Ctrl-C stops it):
-  softphone and admin pages  http://127.0.0.1:8080/
+  softphone page             http://127.0.0.1:8080/
   REST health                curl http://127.0.0.1:8080/api/v1/health
   SIP                        udp/tcp 127.0.0.1:5060 (users alice/alice, bob/bob)
   SIP over WebSocket         ws://127.0.0.1:8081/ (subprotocol sip)
