@@ -3,8 +3,10 @@
 import { plan, ok, done, diag, startJunction, stopJunction, launchBrowser, junctionLog, WORK } from './lib.mjs';
 import path from 'node:path';
 
-plan(5);
-const conf = `[api]\nhttp_listen = 127.0.0.1:18180\n[websocket]\nlisten = 127.0.0.1:18181\n[sip]\nudp_listen = 127.0.0.1:15160\ntcp_listen = 127.0.0.1:15160\n`;
+plan(9);
+const conf = `[api]\nhttp_listen = 127.0.0.1:18180\n[websocket]\nlisten = 127.0.0.1:18181\n` +
+  `[sip]\nudp_listen = 127.0.0.1:15160\ntcp_listen = 127.0.0.1:15160\n[user:alice]\npassword = alice\n` +
+  `[route:echo]\nmatch = ^echo$\ntarget = echo\n`;
 let jn, browser;
 try {
   jn = await startJunction(conf, { httpPort: 18180 });
@@ -22,7 +24,30 @@ try {
   const nf = await page.goto('http://127.0.0.1:18180/api/v1/nope');
   const body = await nf.json().catch(() => null);
   ok(nf.status() === 404 && body && body.error && body.error.code === 'not_found', 'unknown API path: 404 with a JSON error', body);
+  await page.goto('http://127.0.0.1:18180/');
+  ok(await page.isHidden('#keypad'), 'the keypad is hidden outside a call');
+
+  // Register through the page's own form (JsSIP over ws, digest auth).
+  await page.fill('#ws', 'ws://127.0.0.1:18181/');
+  await page.click('#register');
+  await page.waitForFunction(() => /Registered|failed/.test(document.getElementById('phone-status').textContent), null, { timeout: 10000 }).catch(() => {});
+  const reg = await page.textContent('#phone-status');
+  ok(reg === 'Registered.', 'the page registers alice through JsSIP', reg);
+
+  // The softphone calls echo over SIP (INVITE -> 407 -> INVITE -> 200).
+  await page.click('#call');
+  await page.waitForFunction(() => /In call|failed/.test(document.getElementById('phone-status').textContent), null, { timeout: 15000 }).catch(() => {});
+  const call = await page.textContent('#phone-status');
+  ok(call === 'In call.' && await page.isVisible('#keypad'), 'the softphone calls echo over SIP and shows the keypad', call);
+  await page.click('#hangup');
+
+  // The page's echo test over the JSON channel reaches "connected".
+  await page.click('#echo-start');
+  await page.waitForFunction(() => /connected|error|failed/.test(document.getElementById('echo-status').textContent), null, { timeout: 15000 }).catch(() => {});
+  const echo = await page.textContent('#echo-status');
+  ok(echo === 'connection connected', 'the page\'s echo test connects (ICE + DTLS through the JSON channel)', echo);
   await page.screenshot({ path: path.join(WORK, 'softphone.png') });
+  await page.click('#echo-stop');
 } catch (e) {
   ok(false, `unexpected error: ${e.message}`, junctionLog());
 } finally {
