@@ -6,7 +6,8 @@
  * The floor, measured in the same run, is the same hop done by hand: one
  * plain UDP socket that receives from phone1 and one that sends to phone2
  * (recvfrom + sendto per packet, no GLib). The phones' own send and
- * receive are in both measurements. CPU time is process CPU time. */
+ * receive are in both measurements. A third run relays into an SRTP leg
+ * (one protect per packet) for scale. CPU time is process CPU time. */
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
@@ -92,7 +93,7 @@ static double floor_run(void)
 	return dt / got;
 }
 
-static double relay_run(void)
+static double relay_run(bool srtp)
 {
 	struct sockaddr_in a1, a2;
 	int p1 = udp(&a1), p2 = udp(&a2);
@@ -108,6 +109,12 @@ static double relay_run(void)
 	jn_addr_parse("127.0.0.1", ntohs(a2.sin_port), &r2);
 	rtc_rtp_set_remote(la, &r1, NULL, false);
 	rtc_rtp_set_remote(lb, &r2, NULL, false);
+	if (srtp) {
+		/* B protects what it sends (keyed with its own key as the peer's). */
+		char line[128];
+		rtc_rtp_crypto_local(lb, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, line, sizeof line);
+		rtc_rtp_crypto_remote(lb, line, NULL, NULL);
+	}
 	media_bridge_leg s0 = { .codec = "PCMU", .pt = 0, .te_pt = -1, .cn_pt = -1, .ssrc = 1, .complexity = -1 };
 	media_bridge_leg s1 = s0;
 	s1.ssrc = 2;
@@ -156,13 +163,15 @@ int main(void)
 {
 	/* Warm up both paths, then measure. */
 	floor_run();
-	relay_run();
+	relay_run(false);
 	double fl = floor_run();
-	double rl = relay_run();
-	if (fl <= 0 || rl <= 0)
+	double rl = relay_run(false);
+	double rs = relay_run(true);
+	if (fl <= 0 || rl <= 0 || rs <= 0)
 		return 1;
 	printf("bench: rtp_udp_floor_per_packet %.0f ns\n", fl * 1e9);
 	printf("bench: rtp_relay_per_packet %.0f ns\n", rl * 1e9);
+	printf("bench: rtp_relay_into_srtp_per_packet %.0f ns\n", rs * 1e9);
 	printf("ratio: rtp_relay_vs_udp_floor %.2f (goal <= 2)\n", rl / fl);
 	return 0;
 }
