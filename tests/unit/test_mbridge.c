@@ -11,6 +11,7 @@
 
 #include "media/codec.h"
 #include "media/rtp.h"
+#include "media/sdp.h"
 #include "server/mbridge.h"
 #include "test_media_signal.h"
 #include "util/net.h"
@@ -483,6 +484,161 @@ static void test_no_alloc(void)
 		       relay_allocs(true));
 }
 
+/* ---- a browser leg (rtc_pc) on side 0 ---- */
+
+typedef struct {
+	GString *sdp;
+	rtc_pc_state st;
+	unsigned rtp;
+	uint8_t pt;
+	uint8_t payload[160];
+	jn_mbridge *br; /* set once the bridge exists (our pc forwards to it) */
+} pc_side;
+
+static void pc_sdp(void *user, const char *sdp)
+{
+	g_string_assign(((pc_side *)user)->sdp, sdp);
+}
+
+static void pc_state(void *user, rtc_pc_state st, const char *reason)
+{
+	(void)reason;
+	((pc_side *)user)->st = st;
+}
+
+/* The "browser": records what it receives. */
+static void pc_browser_rtp(void *user, const uint8_t *buf, size_t len)
+{
+	pc_side *s = user;
+	rtp_hdr h;
+	g_assert_cmpint(rtp_parse(buf, len, &h), ==, 0);
+	s->rtp++;
+	s->pt = h.pt;
+	if (h.payload_len == 160)
+		memcpy(s->payload, h.payload, 160);
+}
+
+/* Our leg toward the browser: hands each packet to the bridge. */
+static void pc_ours_rtp(void *user, const uint8_t *buf, size_t len)
+{
+	pc_side *s = user;
+	s->rtp++;
+	if (s->br)
+		jn_mbridge_rx(s->br, 0, buf, len);
+}
+
+static sdp_session *parse_sdp(const char *text)
+{
+	sdp_session *sd = NULL;
+	g_assert_cmpint(sdp_parse(text, strlen(text), &sd, NULL), ==, 0);
+	return sd;
+}
+
+/* Browser (rtc_pc, DTLS-SRTP) <-> our rtc_pc = side 0 of the bridge,
+ * side 1 = an rtc_rtp leg to phone2; PCMU both sides, so relay. */
+static void test_browser_leg(void)
+{
+	static const char *const addrs[] = { "127.0.0.1", NULL };
+	GMainContext *ctx = g_main_context_new();
+	rtc_dtls_cert *cert = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &cert, &err), ==, 0);
+	pc_side br_side = { .sdp = g_string_new(NULL) }, our = { .sdp = g_string_new(NULL) };
+	rtc_pc_opts base = { .cert = cert, .context = ctx, .local_addresses = addrs, .port_min = 42000,
+			     .port_max = 42999, .state = pc_state };
+	rtc_pc_opts ob = base, oo = base;
+	ob.id = "browser", ob.offer = pc_sdp, ob.rtp = pc_browser_rtp, ob.user = &br_side;
+	oo.id = "ours", oo.answer = pc_sdp, oo.rtp = pc_ours_rtp, oo.user = &our;
+	rtc_pc *pbrowser = NULL, *pours = NULL;
+	g_assert_cmpint(rtc_pc_new_offer(&ob, &pbrowser, &err), ==, 0);
+	gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (!br_side.sdp->len && g_get_monotonic_time() < until)
+		g_main_context_iteration(ctx, FALSE);
+	sdp_session *offer = parse_sdp(br_side.sdp->str);
+	g_assert_cmpint(rtc_pc_new_from_offer(&oo, offer, &pours, &err), ==, 0);
+	until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (!our.sdp->len && g_get_monotonic_time() < until)
+		g_main_context_iteration(ctx, FALSE);
+	sdp_session *answer = parse_sdp(our.sdp->str);
+	g_assert_cmpint(rtc_pc_set_answer(pbrowser, answer, &err), ==, 0);
+	until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while ((br_side.st != RTC_PC_CONNECTED || our.st != RTC_PC_CONNECTED) && g_get_monotonic_time() < until)
+		g_main_context_iteration(ctx, FALSE);
+	g_assert_cmpint(our.st, ==, RTC_PC_CONNECTED);
+
+	phone p2 = phone_new();
+	rtc_rtp_opts ro = { .context = ctx, .address = "127.0.0.1", .id = "b" };
+	rtc_rtp *b = NULL;
+	g_assert_cmpint(rtc_rtp_new(&ro, &b, &err), ==, 0);
+	jn_addr a2 = lo_addr(p2.port);
+	g_assert_cmpint(rtc_rtp_set_remote(b, &a2, NULL, false), ==, 0);
+	jn_mbridge_opts o = { .context = ctx, .id = "call-6",
+			      .side = { side("PCMU", 0, 0xC0C0), side("PCMU", 0, 0xB0B0) } };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_pc(br, 0, pours);
+	jn_mbridge_attach_rtp(br, 1, b);
+	our.br = br;
+
+	/* browser -> phone2 */
+	uint8_t pkt[1500], in[2000];
+	for (unsigned i = 0; i < 20; i++) {
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, (uint16_t)(300 + i), 160 * i, 0x99);
+		for (unsigned k = 0; k < 160; k++)
+			pkt[n + k] = (uint8_t)(3 * i + k);
+		uint8_t want[160];
+		memcpy(want, pkt + n, 160);
+		g_assert_cmpint(rtc_pc_send_rtp(pbrowser, pkt, n + 160, sizeof pkt), ==, 0);
+		ssize_t r = -1;
+		until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+		while (g_get_monotonic_time() < until) {
+			g_main_context_iteration(ctx, FALSE);
+			r = recv(p2.fd, in, sizeof in, 0);
+			if (r > 0 && !rtp_is_rtcp(in, (size_t)r))
+				break;
+			g_usleep(100);
+		}
+		rtp_hdr h;
+		g_assert_cmpint(rtp_parse(in, (size_t)r, &h), ==, 0);
+		g_assert_cmpuint(h.ssrc, ==, 0xB0B0);
+		g_assert_cmpmem(h.payload, h.payload_len, want, 160);
+	}
+	/* phone2 -> browser */
+	for (unsigned i = 0; i < 20; i++) {
+		size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, (uint16_t)(70 + i), 160 * i, 0x42);
+		memset(pkt + n, (int)(0x10 + i), 160);
+		phone_send(&p2, b, pkt, n + 160);
+		unsigned before = br_side.rtp;
+		until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+		while (br_side.rtp == before && g_get_monotonic_time() < until)
+			g_main_context_iteration(ctx, FALSE), g_usleep(100);
+		g_assert_cmpuint(br_side.rtp, ==, before + 1);
+		g_assert_cmpuint(br_side.pt, ==, 0);
+		g_assert_cmpuint(br_side.payload[159], ==, 0x10 + i);
+	}
+	jn_mbridge_stats st;
+	jn_mbridge_get_stats(br, &st);
+	g_assert_true(st.relay);
+	g_assert_cmpuint(st.rx_packets[0], ==, 20);
+	g_assert_cmpuint(st.tx_packets[0], ==, 20);
+	g_assert_cmpuint(st.send_errors[0] + st.send_errors[1], ==, 0);
+
+	our.br = NULL;
+	jn_mbridge_free(br);
+	rtc_rtp_free(b);
+	rtc_pc_free(pbrowser);
+	rtc_pc_free(pours);
+	sdp_unref(offer);
+	sdp_unref(answer);
+	g_string_free(br_side.sdp, TRUE);
+	g_string_free(our.sdp, TRUE);
+	rtc_dtls_cert_unref(cert);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	g_main_context_unref(ctx);
+	close(p2.fd);
+}
+
 static void test_bad_codec(void)
 {
 	jn_mbridge_opts o = { .id = "x", .side = { side("PCMU", 0, 1), side("nosuch", 99, 2) } };
@@ -501,6 +657,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mbridge/relay_srtp", test_relay_srtp);
 	g_test_add_func("/mbridge/timeout", test_timeout);
 	g_test_add_func("/mbridge/no_alloc", test_no_alloc);
+	g_test_add_func("/mbridge/browser_leg", test_browser_leg);
 	g_test_add_func("/mbridge/bad_codec", test_bad_codec);
 	return g_test_run();
 }
