@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sip/sip_auth.h"
+#include "sip/sip_resolve.h"
 #include "sip/sip_stack.h"
 
 #define JN_LOG_TAG "sip"
@@ -12,6 +13,42 @@
 
 #define RETRY_MIN_S 30
 #define RETRY_MAX_S 600
+#define RESOLVE_TIMEOUT_S 10
+
+/* --- trunk hosts that are names (RFC 3263 through sip_resolve) ------------ */
+
+/* Starts resolving a trunk's host for its configured transport. port 0
+ * means SRV first; an explicit port means A/AAAA only. */
+static sip_resolve_query *trunk_resolve(const char *host, uint16_t port, sip_tp_kind kind,
+					sip_resolve_fn fn, void *user)
+{
+	sip_resolve_opts ro = { .host = host, .port = port, .has_transport = true,
+				.transport = kind, .sips = kind == SIP_TP_TLS,
+				.timeout_s = RESOLVE_TIMEOUT_S };
+	return sip_resolve_start(&ro, fn, user);
+}
+
+/* Picks the target to use after `skip` failures: only those our transport
+ * can reach (same transport, same address family as its socket), in the
+ * resolver's failover order, wrapping around. False if none fits. */
+static bool trunk_pick(sip_stack *s, sip_tp_kind kind, const sip_resolve_target *t, size_t n,
+		       unsigned skip, jn_addr *out)
+{
+	sip_transport *tp = sip_stack_transport(s, kind);
+	size_t fit[SIP_RESOLVE_MAX_TARGETS], nf = 0;
+	for (size_t i = 0; tp && i < n && nf < G_N_ELEMENTS(fit); i++)
+		if (t[i].transport == kind && t[i].addr.ss.ss_family == tp->local.ss.ss_family)
+			fit[nf++] = i;
+	if (nf == 0)
+		return false;
+	*out = t[fit[skip % nf]].addr;
+	return true;
+}
+
+static const char *resolve_error(int err)
+{
+	return err == ENOENT ? "no address for that name" : err == ETIMEDOUT ? "DNS timed out" : strerror(err);
+}
 
 struct sip_outreg {
 	sip_stack *s;
@@ -19,6 +56,9 @@ struct sip_outreg {
 	char *name, *host, *username, *password, *domain;
 	jn_addr to;
 	bool addr_ok;
+	bool by_name;         /* host is a name: resolve each round */
+	sip_resolve_query *rq;
+	unsigned fails;       /* consecutive failed rounds: picks the failover target */
 	char *aor, *from, *to_hdr, *call_id, *contact_uri, *contact;
 	uint32_t cseq;
 	unsigned asked, granted, retry_s;
@@ -61,6 +101,7 @@ static void schedule(sip_outreg *r, unsigned secs)
 
 static void fail(sip_outreg *r, int status)
 {
+	r->fails++;
 	set_state(r, SIP_OUTREG_FAILED, status);
 	r->retry_s = r->retry_s ? MIN(r->retry_s * 2, RETRY_MAX_S) : RETRY_MIN_S;
 	schedule(r, r->retry_s);
@@ -135,6 +176,7 @@ static void on_response(void *user, sip_tx *tx, int status, const char *data, si
 	if (status >= 200 && status < 300 && m) {
 		r->granted = granted_expiry(r, m);
 		r->retry_s = 0;
+		r->fails = 0;
 		set_state(r, SIP_OUTREG_REGISTERED, status);
 		/* Refresh ahead of expiry: 30 s early for long grants, halfway for short ones. */
 		schedule(r, r->granted > 60 ? r->granted - 30 : MAX(r->granted / 2, 1u));
@@ -171,13 +213,35 @@ static void send_register(sip_outreg *r)
 	}
 }
 
+static void outreg_resolved(void *user, int err, const sip_resolve_target *t, size_t n)
+{
+	sip_outreg *r = user;
+	r->rq = NULL;
+	if (err) {
+		jn_warn(NULL, "trunk %s: cannot resolve \"%s\": %s", r->name, r->host, resolve_error(err));
+		fail(r, 503);
+		return;
+	}
+	r->addr_ok = trunk_pick(r->s, r->o.transport, t, n, r->fails, &r->to);
+	if (!r->addr_ok)
+		jn_warn(NULL, "trunk %s: \"%s\" has no address our %s transport can reach", r->name,
+			r->host, sip_resolve_srv_prefix(r->o.transport));
+	send_register(r);
+}
+
 /* The refresh (or retry) round starts without credentials; a challenge
- * gets one answer per round. */
+ * gets one answer per round. A name is resolved again for every round, so
+ * DNS changes are followed and a failed target gives way to the next. */
 static gboolean round_start(gpointer p)
 {
 	sip_outreg *r = p;
 	r->timer = 0;
 	r->answered = false;
+	if (r->by_name && sip_stack_transport(r->s, r->o.transport)) {
+		sip_resolve_cancel(r->rq);
+		r->rq = trunk_resolve(r->host, r->o.port, r->o.transport, outreg_resolved, r);
+		return G_SOURCE_REMOVE;
+	}
 	send_register(r);
 	return G_SOURCE_REMOVE;
 }
@@ -194,8 +258,7 @@ sip_outreg *sip_outreg_new(sip_stack *s, const sip_outreg_opts *o)
 	r->domain = g_strdup(o->domain && *o->domain ? o->domain : r->host);
 	r->asked = o->expires ? o->expires : 600;
 	r->addr_ok = jn_addr_parse(r->host, o->port ? o->port : 5060, &r->to) == 0;
-	if (!r->addr_ok)
-		jn_warn(NULL, "trunk %s: host \"%s\" is not an IP address (DNS is not supported yet)", r->name, r->host);
+	r->by_name = !r->addr_ok && *r->host;
 
 	sip_transport *tp = sip_stack_transport(s, o->transport);
 	char local[80] = "0.0.0.0:0";
@@ -226,6 +289,7 @@ void sip_outreg_free(sip_outreg *r)
 		sip_tx_detach(r->tx);
 	if (r->timer)
 		g_source_remove(r->timer);
+	sip_resolve_cancel(r->rq);
 	g_free(r->name);
 	g_free(r->host);
 	g_free(r->username);
@@ -250,9 +314,13 @@ unsigned sip_outreg_granted(const sip_outreg *r) { return r->granted; }
 struct sip_optping {
 	sip_stack *s;
 	sip_optping_opts o;
-	char *name, *domain, *from, *to_hdr, *ruri;
+	char *name, *host, *domain, *from, *to_hdr, *ruri;
 	jn_addr to;
 	bool addr_ok, reachable, known;
+	bool by_name;         /* host is a name: resolve before each OPTIONS */
+	sip_resolve_query *rq;
+	int last_rerr;        /* last resolution error, logged once per change */
+	unsigned fails;
 	int last_status;
 	uint32_t cseq;
 	sip_tx *tx;
@@ -280,17 +348,15 @@ static void ping_response(void *user, sip_tx *tx, int status, const char *data, 
 	sip_tx_detach(tx);
 	p->tx = NULL;
 	/* 408/503 without bytes are the transaction's own verdicts. */
+	p->fails = data ? 0 : p->fails + 1;
 	ping_result(p, data != NULL, status);
 }
 
-static gboolean ping_fire(gpointer user)
+static void ping_send(sip_optping *p)
 {
-	sip_optping *p = user;
-	if (p->tx) /* the last one is still out: let its timeout decide */
-		return G_SOURCE_CONTINUE;
 	if (!p->addr_ok) {
 		ping_result(p, false, 503);
-		return G_SOURCE_CONTINUE;
+		return;
 	}
 	char cid[25];
 	sip_build_token(cid, 24);
@@ -300,8 +366,31 @@ static gboolean ping_fire(gpointer user)
 	};
 	if (sip_stack_send_request(p->s, p->o.transport, NULL, &p->to, &q, ping_response, p, &p->tx) != 0) {
 		p->tx = NULL;
+		p->fails++;
 		ping_result(p, false, 503);
 	}
+}
+
+static void ping_resolved(void *user, int err, const sip_resolve_target *t, size_t n)
+{
+	sip_optping *p = user;
+	p->rq = NULL;
+	if (err != p->last_rerr && err)
+		jn_warn(NULL, "trunk %s: cannot resolve \"%s\": %s", p->name, p->host, resolve_error(err));
+	p->last_rerr = err;
+	p->addr_ok = !err && trunk_pick(p->s, p->o.transport, t, n, p->fails, &p->to);
+	ping_send(p);
+}
+
+static gboolean ping_fire(gpointer user)
+{
+	sip_optping *p = user;
+	if (p->tx || p->rq) /* the last one is still out: let its timeout decide */
+		return G_SOURCE_CONTINUE;
+	if (p->by_name)
+		p->rq = trunk_resolve(p->host, p->o.port, p->o.transport, ping_resolved, p);
+	else
+		ping_send(p);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -320,15 +409,23 @@ sip_optping *sip_optping_new(sip_stack *s, const sip_optping_opts *o)
 	p->o = *o;
 	p->name = g_strdup(o->name ? o->name : "?");
 	const char *host = o->host ? o->host : "";
+	p->host = g_strdup(host);
 	p->domain = g_strdup(o->domain && *o->domain ? o->domain : host);
 	p->addr_ok = jn_addr_parse(host, o->port ? o->port : 5060, &p->to) == 0 &&
+		     sip_stack_transport(s, o->transport) != NULL;
+	p->by_name = jn_addr_parse(host, 5060, &(jn_addr){ 0 }) != 0 && *host &&
 		     sip_stack_transport(s, o->transport) != NULL;
 	char tag[17];
 	sip_build_token(tag, 16);
 	p->from = g_strdup_printf("<sip:ping@%s>;tag=%s", p->domain, tag);
 	p->to_hdr = g_strdup_printf("<sip:%s>", p->domain);
 	char ab[80];
-	p->ruri = p->addr_ok ? g_strdup_printf("sip:%s", jn_addr_str(&p->to, ab, sizeof ab)) : g_strdup("sip:invalid");
+	if (p->by_name && o->port)
+		p->ruri = g_strdup_printf("sip:%s:%u", host, o->port);
+	else if (p->by_name)
+		p->ruri = g_strdup_printf("sip:%s", host);
+	else
+		p->ruri = p->addr_ok ? g_strdup_printf("sip:%s", jn_addr_str(&p->to, ab, sizeof ab)) : g_strdup("sip:invalid");
 	p->timer = g_idle_add(ping_first, p);
 	return p;
 }
@@ -341,7 +438,9 @@ void sip_optping_free(sip_optping *p)
 		sip_tx_detach(p->tx);
 	if (p->timer)
 		g_source_remove(p->timer);
+	sip_resolve_cancel(p->rq);
 	g_free(p->name);
+	g_free(p->host);
 	g_free(p->domain);
 	g_free(p->from);
 	g_free(p->to_hdr);

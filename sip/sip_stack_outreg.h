@@ -2,8 +2,9 @@
  * with digest auth when challenged (401/407), refresh before the granted
  * expiry, 423 handled by asking for Min-Expires, retry with backoff after a
  * failure (30 s doubling to 10 min). The state is visible to the core
- * through a callback and sip_outreg_get_state(). Trunk hosts are IP
- * literals for now (no RFC 3263 DNS yet). */
+ * through a callback and sip_outreg_get_state(). A trunk host that is a
+ * name is resolved per RFC 3263 (sip_resolve) at the start of every round;
+ * after a failed round the next target in failover order is used. */
 #ifndef SIP_STACK_OUTREG_H
 #define SIP_STACK_OUTREG_H
 
@@ -25,8 +26,8 @@ typedef void (*sip_outreg_state_fn)(void *user, sip_outreg *r, sip_outreg_state 
 
 typedef struct {
 	const char *name;       /* the trunk's name, for logs */
-	const char *host;       /* IP literal */
-	uint16_t port;          /* 0 = 5060 */
+	const char *host;       /* IP literal or DNS name */
+	uint16_t port;          /* 0 = none: SRV for a name, else 5060 */
 	sip_tp_kind transport;  /* UDP or TCP (TLS needs outbound TLS) */
 	const char *username;
 	const char *password;
@@ -56,8 +57,8 @@ typedef void (*sip_optping_fn)(void *user, sip_optping *p, bool reachable, int s
 
 typedef struct {
 	const char *name;
-	const char *host;       /* IP literal */
-	uint16_t port;          /* 0 = 5060 */
+	const char *host;       /* IP literal or DNS name */
+	uint16_t port;          /* 0 = none: SRV for a name, else 5060 */
 	sip_tp_kind transport;
 	const char *domain;     /* Request-URI / To host; NULL/"" = host */
 	unsigned interval_s;    /* > 0 */

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sip/sip_resolve.h"
@@ -212,8 +213,29 @@ static void test_cancel(void)
 	g_main_loop_unref(r.loop);
 }
 
+/* `test-sip-resolve --resolve NAME [PORT]` resolves for real through the
+ * system's DNS and prints one "TRANSPORT ADDRESS" line per target: the DNS
+ * integration test (tests/integration/sip-dns.test.sh) runs it against its
+ * own dnsmasq. Exit 0 with targets, 1 without. */
+static int resolve_cli(const char *name, const char *port)
+{
+	result r = { .loop = g_main_loop_new(NULL, FALSE) };
+	sip_resolve_opts o = { .host = name, .port = port ? (uint16_t)atoi(port) : 0 };
+	sip_resolve_start(&o, on_result, &r);
+	g_main_loop_run(r.loop);
+	g_main_loop_unref(r.loop);
+	static const char *const tp[] = { "udp", "tcp", "tls", "ws", "wss" };
+	char buf[80];
+	printf("err %d\n", r.err);
+	for (size_t i = 0; i < r.n; i++)
+		printf("%s %s\n", tp[r.t[i].transport], jn_addr_str(&r.t[i].addr, buf, sizeof buf));
+	return r.n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "--resolve"))
+		return resolve_cli(argv[2], argc >= 4 ? argv[3] : NULL);
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/sip-resolve/srv/priority-first", test_priority_first);
 	g_test_add_func("/sip-resolve/srv/weighted-pick", test_weighted_pick);
