@@ -596,24 +596,13 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 		jn_route_table_free(rt);
 		return NULL;
 	}
-	char **profiles = jn_config_list(cfg, "webrtc", "srtp_profiles");
-	rtc_dtls_cert *cert = NULL;
-	rc = rtc_dtls_cert_new(jn_config_str(cfg, "webrtc", "dtls_certificate"),
-			       jn_config_str(cfg, "webrtc", "dtls_private_key"), (const char *const *)profiles,
-			       &cert, err);
-	g_strfreev(profiles);
-	if (rc) {
-		jn_cdr_close(cdr);
-		jn_route_table_free(rt);
-		return NULL;
-	}
 	jn_call_layer *cl = g_new0(jn_call_layer, 1);
 	cl->sip = o->sip;
 	cl->workers = o->workers;
 	cl->routes = rt;
 	cl->limits = jn_route_limits_new(cfg);
 	cl->cdr = cdr;
-	cl->cert = cert;
+	cl->cert = rtc_dtls_cert_ref(o->cert);
 	cl->addrs = jn_config_list(cfg, "webrtc", "local_addresses");
 	cl->stun = g_strdup(jn_config_str(cfg, "webrtc", "stun_server"));
 	cl->turn = g_strdup(jn_config_str(cfg, "webrtc", "turn_server"));

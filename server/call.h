@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/workers.h"
 #include "sip/sip_stack.h"
+#include "webrtc/rtc_dtls.h"
 
 typedef struct jn_call_layer jn_call_layer;
 
@@ -25,11 +26,12 @@ typedef struct {
 	sip_stack *sip;       /* registered with: on_invite, on_dialog_request, on_cancel */
 	jn_workers *workers;
 	const jn_config *cfg; /* dial plan, limits, [webrtc], [general] cdr_file; read at creation */
+	rtc_dtls_cert *cert;  /* the process's DTLS certificate (referenced) */
 } jn_call_opts;
 
-/* Builds the route table, the limits, the DTLS certificate and opens the
- * CDR file, then registers with the stack. NULL with *err (one line) when
- * any of these fails. */
+/* Builds the route table and the limits, takes a reference on the DTLS
+ * certificate, opens the CDR file, then registers with the stack. NULL with
+ * *err (one line) when any of these fails. */
 jn_call_layer *jn_call_new(const jn_call_opts *o, char **err);
 /* Ends every call (CDR cause "shutdown") and unregisters from the stack.
  * Call before freeing the SIP stack and the workers. */

@@ -33,6 +33,7 @@ typedef struct {
 	sip_stack *sip;
 	jn_channel *channel; /* the "junction" JSON channel (webrtc) */
 	jn_call_layer *calls; /* SIP calls (server/call.c) */
+	rtc_dtls_cert *cert;  /* the process's DTLS certificate, shared by every browser leg */
 	bool draining;
 	guint drain_timer;
 	char **tokens;
@@ -196,34 +197,37 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 	return s;
 }
 
-/* The browser JSON channel: one DTLS certificate per process, shared by
- * every peer connection. */
-static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, char **err)
+/* The browser JSON channel, sharing the process's DTLS certificate. */
+static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, rtc_dtls_cert *cert)
 {
-	char **profiles = jn_config_list(cfg, "webrtc", "srtp_profiles");
 	char **addrs = jn_config_list(cfg, "webrtc", "local_addresses");
-	rtc_dtls_cert *cert = NULL;
-	jn_channel *ch = NULL;
-	if (rtc_dtls_cert_new(jn_config_str(cfg, "webrtc", "dtls_certificate"),
-			      jn_config_str(cfg, "webrtc", "dtls_private_key"),
-			      (const char *const *)profiles, &cert, err) == 0) {
-		jn_channel_opts co = {
-			.workers = workers, .cert = cert, .local_addresses = (const char *const *)addrs,
-			.port_min = (unsigned)jn_config_int(cfg, "webrtc", "port_min"),
-			.port_max = (unsigned)jn_config_int(cfg, "webrtc", "port_max"),
-			.stun_server = jn_config_str(cfg, "webrtc", "stun_server"),
-			.turn_server = jn_config_str(cfg, "webrtc", "turn_server"),
-			.turn_username = jn_config_str(cfg, "webrtc", "turn_username"),
-			.turn_password = jn_config_str(cfg, "webrtc", "turn_password"),
-			.consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout"),
-		};
-		ch = jn_channel_new(&co);
-		jn_info(NULL, "DTLS certificate %s", rtc_dtls_cert_fingerprint(cert));
-	}
-	rtc_dtls_cert_unref(cert);
-	g_strfreev(profiles);
+	jn_channel_opts co = {
+		.workers = workers, .cert = cert, .local_addresses = (const char *const *)addrs,
+		.port_min = (unsigned)jn_config_int(cfg, "webrtc", "port_min"),
+		.port_max = (unsigned)jn_config_int(cfg, "webrtc", "port_max"),
+		.stun_server = jn_config_str(cfg, "webrtc", "stun_server"),
+		.turn_server = jn_config_str(cfg, "webrtc", "turn_server"),
+		.turn_username = jn_config_str(cfg, "webrtc", "turn_username"),
+		.turn_password = jn_config_str(cfg, "webrtc", "turn_password"),
+		.consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout"),
+	};
+	jn_channel *ch = jn_channel_new(&co);
 	g_strfreev(addrs);
 	return ch;
+}
+
+/* One DTLS certificate per process: every browser leg (JSON channel or
+ * SIP over WebSocket) shows the same fingerprint. */
+static rtc_dtls_cert *load_dtls_cert(const jn_config *cfg, char **err)
+{
+	char **profiles = jn_config_list(cfg, "webrtc", "srtp_profiles");
+	rtc_dtls_cert *cert = NULL;
+	if (rtc_dtls_cert_new(jn_config_str(cfg, "webrtc", "dtls_certificate"),
+			      jn_config_str(cfg, "webrtc", "dtls_private_key"),
+			      (const char *const *)profiles, &cert, err) == 0)
+		jn_info(NULL, "DTLS certificate %s", rtc_dtls_cert_fingerprint(cert));
+	g_strfreev(profiles);
+	return cert;
 }
 
 static int start(junction *j)
@@ -258,8 +262,10 @@ static int start(junction *j)
 		goto fail;
 	jn_info(NULL, "SIP on udp:%s tcp:%s", jn_config_str(cfg, "sip", "udp_listen"),
 		jn_config_str(cfg, "sip", "tcp_listen"));
+	if (!(j->cert = load_dtls_cert(cfg, &err)))
+		goto fail;
 	/* call layer: INVITEs and dialogs from the stack, media on the workers */
-	jn_call_opts cop = { .sip = j->sip, .workers = j->workers, .cfg = cfg };
+	jn_call_opts cop = { .sip = j->sip, .workers = j->workers, .cfg = cfg, .cert = j->cert };
 	if (!(j->calls = jn_call_new(&cop, &err)))
 		goto fail;
 	if (*ws_listen || *wss_listen) {
@@ -269,8 +275,7 @@ static int start(junction *j)
 		size_t np = 0;
 		memset(protocols, 0, sizeof protocols);
 		protocols[np++] = sip_stack_ws_protocol(j->sip);
-		if (!(j->channel = start_channel(cfg, j->workers, &err)))
-			goto fail;
+		j->channel = start_channel(cfg, j->workers, j->cert);
 		protocols[np++] = jn_channel_protocol(j->channel);
 		(void)np;
 		jn_ws_server_opts wo = {
@@ -305,6 +310,7 @@ static void stop(junction *j)
 	jn_call_free(j->calls); /* after the workers: a pending call stop reads it */
 	jn_channel_free(j->channel); /* after the workers: a pending call start reads it */
 	g_strfreev(j->tokens);
+	rtc_dtls_cert_unref(j->cert);
 }
 
 /* Checks that need more than the schema: the dial plan compiles (a $2 in a

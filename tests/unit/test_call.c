@@ -59,8 +59,11 @@ static void fx_setup(fixture *fx)
 	fx->s = sip_stack_new(&o, &err);
 	g_assert_null(err);
 	fx->workers = jn_workers_new(1);
-	jn_call_opts co = { .sip = fx->s, .workers = fx->workers, .cfg = fx->cfg };
+	rtc_dtls_cert *cert = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &cert, &err), ==, 0);
+	jn_call_opts co = { .sip = fx->s, .workers = fx->workers, .cfg = fx->cfg, .cert = cert };
 	fx->cl = jn_call_new(&co, &err);
+	rtc_dtls_cert_unref(cert); /* the call layer holds its own reference */
 	g_assert_null(err);
 	g_assert_nonnull(fx->cl);
 
