@@ -12,7 +12,7 @@ BUILD_PKGS="gcc make autoconf automake libtool pkg-config curl ca-certificates
  libmicrohttpd-dev libjansson-dev libopus-dev libspeexdsp-dev libspandsp-dev nodejs npm"
 TEST_PKGS="clang libclang-rt-14-dev iproute2 util-linux procps valgrind
  sip-tester baresip kamailio kamailio-websocket-modules sipsak sox espeak-ng
- chromium python3 python3-aiortc python3-websockets"
+ chromium python3 python3-aiortc python3-websockets dnsmasq-base"
 
 pkgs=$BUILD_PKGS
 [ "$what" = test ] && pkgs="$pkgs $TEST_PKGS"
