@@ -323,6 +323,10 @@ static void on_rtcp(rtc_rtp *r, uint8_t *buf, size_t len, const jn_addr *from)
 		if (same_host && from->ss.ss_family == AF_INET)
 			same_host = ((const struct sockaddr_in *)&d->ss)->sin_addr.s_addr ==
 				    ((const struct sockaddr_in *)&from->ss)->sin_addr.s_addr;
+		else if (same_host)
+			same_host = memcmp(&((const struct sockaddr_in6 *)&d->ss)->sin6_addr,
+					   &((const struct sockaddr_in6 *)&from->ss)->sin6_addr,
+					   sizeof(struct in6_addr)) == 0;
 		if (!same_host) {
 			r->st.foreign_in++;
 			return;
