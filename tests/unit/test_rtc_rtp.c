@@ -377,6 +377,37 @@ static void test_crypto_lines(void)
 	rtc_rtp_free(r);
 }
 
+/* IPv6 loopback, with latching (RTCP checked against the latched host). */
+static void test_ipv6(void)
+{
+	rx_log la = { 0 }, lb = { 0 };
+	rtc_rtp_opts o = { .address = "::1", .latching = true, .rtcp_interval_ms = 30, .id = "t6", .rtp = on_rx };
+	rtc_rtp *a = NULL, *b = NULL;
+	char *err = NULL;
+	o.user = &la;
+	g_assert_cmpint(rtc_rtp_new(&o, &a, &err), ==, 0);
+	o.user = &lb;
+	g_assert_cmpint(rtc_rtp_new(&o, &b, &err), ==, 0);
+	jn_addr pa, pb, v4;
+	g_assert_cmpint(jn_addr_parse("[::1]", rtc_rtp_local_port(a), &pa), ==, 0);
+	g_assert_cmpint(jn_addr_parse("[::1]", rtc_rtp_local_port(b), &pb), ==, 0);
+	v4 = lo_addr(rtc_rtp_local_port(b));
+	g_assert_cmpint(rtc_rtp_set_remote(a, &v4, NULL, false), ==, EINVAL); /* wrong family */
+	g_assert_cmpint(rtc_rtp_set_remote(a, &pb, NULL, false), ==, 0);
+	g_assert_cmpint(rtc_rtp_set_remote(b, &pa, NULL, false), ==, 0);
+	exchange(a, &la, b, &lb, 5);
+	rtc_rtp_stats sb;
+	gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	do {
+		run_for_ms(10);
+		rtc_rtp_get_stats(b, &sb);
+	} while (sb.rtcp_in == 0 && g_get_monotonic_time() < end);
+	g_assert_cmpuint(sb.rtcp_in, >, 0);
+	g_assert_cmpuint(sb.foreign_in, ==, 0);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -386,5 +417,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_rtp/bad_packets", test_bad_packets);
 	g_test_add_func("/rtc_rtp/port_range", test_port_range);
 	g_test_add_func("/rtc_rtp/crypto_lines", test_crypto_lines);
+	g_test_add_func("/rtc_rtp/ipv6", test_ipv6);
 	return g_test_run();
 }
