@@ -385,7 +385,13 @@ static void test_ipv6(void)
 	rtc_rtp *a = NULL, *b = NULL;
 	char *err = NULL;
 	o.user = &la;
-	g_assert_cmpint(rtc_rtp_new(&o, &a, &err), ==, 0);
+	int rc = rtc_rtp_new(&o, &a, &err);
+	if (rc == EADDRNOTAVAIL || rc == EAFNOSUPPORT) {
+		g_test_skip("this machine has no IPv6 loopback");
+		g_free(err);
+		return;
+	}
+	g_assert_cmpint(rc, ==, 0);
 	o.user = &lb;
 	g_assert_cmpint(rtc_rtp_new(&o, &b, &err), ==, 0);
 	jn_addr pa, pb, v4;
