@@ -12,7 +12,7 @@ if [ "${JN_DNS_MNTNS:-}" != 1 ]; then
   # mount below is invisible outside).
   JN_DNS_MNTNS=1 exec unshare --mount --propagation private sh "$0" "$@"
 fi
-tap_plan 7
+tap_plan 8
 cd "$JN_WORK"
 echo "nameserver 127.0.0.1" >resolv.conf
 mount --bind "$JN_WORK/resolv.conf" /etc/resolv.conf
@@ -54,6 +54,8 @@ Content-Length: 0
   </send>
 </scenario>
 XML
+sed -e 's/registrar-200/options-200/' -e 's/request="REGISTER"/request="OPTIONS"/' \
+  -e '/last_Contact/d' reg200.xml >opt200.xml
 cat >jn.conf <<CONF
 [api]
 http_listen = 127.0.0.1:18780
@@ -68,6 +70,10 @@ port = 15770
 register = true
 username = dnsuser
 password = dns-pw
+[trunk:pinged]
+host = trunk.test
+port = 15772
+options_interval = 30
 [trunk:nowhere]
 host = nowhere.test
 port = 15771
@@ -78,13 +84,19 @@ CONF
 timeout 30 sipp -sf reg200.xml -i 127.0.0.1 -p 15770 -m 1 -nostdin -timeout 20s -timeout_error \
   -trace_msg -message_file reg.msg >sipp.out 2>&1 &
 SIPP=$!
+timeout 30 sipp -sf opt200.xml -i 127.0.0.1 -p 15772 -m 1 -nostdin -timeout 20s -timeout_error \
+  >sipp-opt.out 2>&1 &
+SIPP_OPT=$!
 sleep 0.3
 if ! jn_start jn.conf jn.log 18780; then
-  tap_not_ok "junction starts"; kill $SIPP $DNS; tap_done; exit 1
+  tap_not_ok "junction starts"; kill $SIPP $SIPP_OPT $DNS; tap_done; exit 1
 fi
 wait $SIPP; rc=$?
 tap_check "sipp, reached through trunk.test, received the REGISTER and answered (exit $rc)" test $rc -eq 0
 tap_check "... for the trunk's AOR" grep -q '^REGISTER sip:trunk.test SIP/2.0' reg.msg
+wait $SIPP_OPT; rc=$?
+tap_check "OPTIONS pings to trunk.test reach sipp, and junction marks it reachable (sipp exit $rc)" \
+  sh -c "test $rc -eq 0 && grep -q 'trunk pinged: reachable (200)' jn.log"
 i=0; while [ $i -lt 50 ] && ! grep -q 'trunk named: registered' jn.log; do sleep 0.1; i=$((i + 1)); done
 tap_check "junction logs the named trunk as registered" grep -q 'trunk named: registered (200)' jn.log
 tap_check "a name that does not resolve says so" \
