@@ -15,11 +15,19 @@
 
 #define JN_LOG_TAG "dtls"
 #define DTLS_MTU 1200 /* fits any ICE path, incl. TURN over IPv6 */
+#define DTLS_CIPHERS                                                                                   \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"      \
+	"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+#define DTLS_SIGALGS "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:rsa_pss_rsae_sha256:RSA+SHA256:RSA+SHA384:RSA+SHA512"
 
 struct rtc_dtls_cert {
 	gint ref;
 	SSL_CTX *ctx;
 	BIO_METHOD *wmeth; /* write BIO: one record write = one datagram */
+	/* Fetched once: an EVP_sha256() digest in OpenSSL 3.0 looks the
+	 * algorithm up in the provider store on every use. Order: sha-1,
+	 * sha-256, sha-384, sha-512. */
+	EVP_MD *md[4];
 	char fingerprint[3 * 32 + 16];
 };
 
@@ -159,6 +167,18 @@ int rtc_dtls_cert_new(const char *cert_file, const char *key_file, const char *c
 	SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
 	SSL_CTX_set_read_ahead(c->ctx, 1);
+	/* What browsers and aiortc offer for DTLS 1.2, AEAD with ECDHE only
+	 * (the RSA ones for a peer server with an RSA certificate when we are
+	 * the client). The server's order decides: AES-128-GCM-SHA256 first,
+	 * so the transcript and PRF use SHA-256. X25519 is the cheapest ECDHE
+	 * here (`openssl speed ecdhx25519 ecdhp256`); P-256 stays for peers
+	 * without it. Shorter lists also shrink the ClientHello. */
+	if (!SSL_CTX_set_cipher_list(c->ctx, DTLS_CIPHERS) || !SSL_CTX_set1_groups_list(c->ctx, "X25519:P-256") ||
+	    !SSL_CTX_set1_sigalgs_list(c->ctx, DTLS_SIGALGS)) {
+		*err = g_strdup("OpenSSL refused the DTLS cipher, group or signature lists");
+		goto out;
+	}
+	SSL_CTX_set_options(c->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	GString *pl = g_string_new(NULL);
 	static const char *const defaults[] = { "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80", NULL };
 	for (const char *const *p = profiles && profiles[0] ? profiles : defaults; *p; p++) {
@@ -176,6 +196,12 @@ int rtc_dtls_cert_new(const char *cert_file, const char *key_file, const char *c
 		rc = EINVAL;
 		goto out;
 	}
+	static const char *const mdn[] = { "SHA1", "SHA2-256", "SHA2-384", "SHA2-512" };
+	for (int i = 0; i < 4; i++)
+		if (!(c->md[i] = EVP_MD_fetch(NULL, mdn[i], NULL))) {
+			*err = g_strdup_printf("OpenSSL has no %s", mdn[i]);
+			goto out;
+		}
 	c->wmeth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "jn-dtls-out");
 	BIO_meth_set_write(c->wmeth, wbio_write);
 	BIO_meth_set_ctrl(c->wmeth, wbio_ctrl);
@@ -205,6 +231,8 @@ void rtc_dtls_cert_unref(rtc_dtls_cert *c)
 	if (!c || !g_atomic_int_dec_and_test(&c->ref))
 		return;
 	SSL_CTX_free(c->ctx);
+	for (int i = 0; i < 4; i++)
+		EVP_MD_free(c->md[i]);
 	if (c->wmeth)
 		BIO_meth_free(c->wmeth);
 	g_free(c);
@@ -342,10 +370,10 @@ int rtc_dtls_new(rtc_dtls_cert *c, const rtc_dtls_opts *o, rtc_dtls **out)
 {
 	const EVP_MD *md = NULL;
 	const char *h = o->remote_hash ? o->remote_hash : "sha-256";
-	if (!g_ascii_strcasecmp(h, "sha-256")) md = EVP_sha256();
-	else if (!g_ascii_strcasecmp(h, "sha-1")) md = EVP_sha1();
-	else if (!g_ascii_strcasecmp(h, "sha-384")) md = EVP_sha384();
-	else if (!g_ascii_strcasecmp(h, "sha-512")) md = EVP_sha512();
+	if (!g_ascii_strcasecmp(h, "sha-1")) md = c->md[0];
+	else if (!g_ascii_strcasecmp(h, "sha-256")) md = c->md[1];
+	else if (!g_ascii_strcasecmp(h, "sha-384")) md = c->md[2];
+	else if (!g_ascii_strcasecmp(h, "sha-512")) md = c->md[3];
 	if (!md || (size_t)EVP_MD_get_size(md) != o->remote_fp_len || o->remote_fp_len > RTC_DTLS_MAX_FP || !o->send)
 		return EINVAL;
 	rtc_dtls *d = g_new0(rtc_dtls, 1);

@@ -7,12 +7,17 @@
  *    same round trip on two plain UDP sockets with the same four libsrtp2
  *    calls: what remains is libnice's dispatch and our glue.
  * 2. DTLS handshakes per second per core: two rtc_dtls endpoints over
- *    memory (ECDHE + ECDSA P-256, use_srtp, exporter).
+ *    memory (ECDHE + ECDSA P-256, use_srtp, exporter). The floor, in the
+ *    same run, is the public-key work of one handshake through the same
+ *    OpenSSL EVP calls (crypto_floor_s). `bench-rtc dtls N` runs only
+ *    this part (for callgrind).
  * 3. Memory per idle peer connection: rtc_pc answering a Chromium offer.
  * CPU time is process CPU time (CLOCK_PROCESS_CPUTIME_ID). */
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +284,57 @@ static double handshakes_per_s(unsigned n)
 	return okn / t;
 }
 
+/* ---- floor: the public-key operations one handshake needs ---- */
+
+/* Both sides of one DTLS 1.2 ECDHE-ECDSA handshake, through the same
+ * OpenSSL EVP calls libssl makes: each side generates an ephemeral key on
+ * `group` and derives the shared secret (4 ops); the server signs its
+ * ServerKeyExchange and the client its CertificateVerify, each side
+ * verifies the other's signature (ECDSA P-256 + SHA-256, 4 ops). Returns
+ * CPU seconds per handshake. */
+static double crypto_floor_s(unsigned n, const char *group)
+{
+	EVP_PKEY *ca = EVP_EC_gen("P-256"), *sa = EVP_EC_gen("P-256");
+	uint8_t tbs[64 + 4 + 65], sig[2][80];
+	memset(tbs, 0x5a, sizeof tbs);
+	double t0 = cpu_now();
+	for (unsigned i = 0; i < n; i++) {
+		EVP_PKEY *e[2];
+		for (int k = 0; k < 2; k++)
+			e[k] = EVP_PKEY_Q_keygen(NULL, NULL, strcmp(group, "X25519") ? "EC" : "X25519",
+						 strcmp(group, "X25519") ? group : NULL);
+		for (int k = 0; k < 2; k++) {
+			uint8_t secret[80];
+			size_t sl = sizeof secret;
+			EVP_PKEY_CTX *dc = EVP_PKEY_CTX_new(e[k], NULL);
+			if (EVP_PKEY_derive_init(dc) <= 0 || EVP_PKEY_derive_set_peer(dc, e[!k]) <= 0 ||
+			    EVP_PKEY_derive(dc, secret, &sl) <= 0)
+				abort();
+			EVP_PKEY_CTX_free(dc);
+		}
+		EVP_PKEY *signer[2] = { sa, ca };
+		for (int k = 0; k < 2; k++) {
+			size_t sl = sizeof sig[k];
+			EVP_MD_CTX *m = EVP_MD_CTX_new();
+			if (EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, signer[k]) <= 0 ||
+			    EVP_DigestSign(m, sig[k], &sl, tbs, sizeof tbs) <= 0)
+				abort();
+			EVP_MD_CTX_free(m);
+			m = EVP_MD_CTX_new();
+			if (EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, signer[k]) <= 0 ||
+			    EVP_DigestVerify(m, sig[k], sl, tbs, sizeof tbs) != 1)
+				abort();
+			EVP_MD_CTX_free(m);
+		}
+		EVP_PKEY_free(e[0]);
+		EVP_PKEY_free(e[1]);
+	}
+	double t = (cpu_now() - t0) / n;
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(sa);
+	return t;
+}
+
 /* ---- memory per idle peer connection ---- */
 
 static long rss_kb(void)
@@ -348,9 +404,21 @@ static double kb_per_pc(unsigned n)
 	return (double)(after - before) / n;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	rtc_srtp_global_init();
+	if (argc > 1 && !strcmp(argv[1], "dtls")) {
+		/* Profiling entry: `bench-rtc dtls N` runs only N handshakes
+		 * (e.g. under valgrind --tool=callgrind). */
+		unsigned n = argc > 2 ? (unsigned)atoi(argv[2]) : 300;
+		double hs = handshakes_per_s(n), fx = crypto_floor_s(n, "X25519");
+		printf("bench: dtls_handshakes %.0f per_s_per_core (goal >= 1500)\n", hs);
+		printf("bench: dtls_crypto_floor %.0f us/handshake (X25519)\n", 1e6 * fx);
+		printf("bench: dtls_crypto_floor %.0f us/handshake (P-256)\n", 1e6 * crypto_floor_s(n, "P-256"));
+		printf("ratio: dtls_handshakes_vs_goal %.2f (goal >= 1.0)\n", hs / 1500);
+		printf("ratio: dtls_handshake_vs_crypto_floor %.2f (goal <= 1.5)\n", 1 / (hs * fx));
+		return 0;
+	}
 	unsigned rounds = 20000;
 	echo_us(500); /* warm-up */
 	double fl = floor_us(rounds);
@@ -359,7 +427,12 @@ int main(void)
 	printf("bench: rtc_echo_roundtrip %.2f us/packet (libnice agents, rtc_srtp, SSRC rewrite)\n", ec);
 	printf("ratio: echo_vs_floor %.2f (goal <= 2)\n", ec / fl);
 	double hs = handshakes_per_s(300);
+	double fl_hs = crypto_floor_s(300, "X25519");
 	printf("bench: dtls_handshakes %.0f per_s_per_core (goal >= 1500)\n", hs);
+	printf("bench: dtls_crypto_floor %.0f us/handshake (X25519 keygen+derive x2, ECDSA P-256 sign+verify x2)\n",
+	       fl_hs * 1e6);
+	printf("ratio: dtls_handshakes_vs_goal %.2f (goal >= 1.0)\n", hs / 1500);
+	printf("ratio: dtls_handshake_vs_crypto_floor %.2f (goal <= 1.5)\n", 1 / (hs * fl_hs));
 	printf("bench: pc_idle_memory %.1f KiB/connection (RSS delta over 200)\n", kb_per_pc(200));
 	return 0;
 }

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 
@@ -282,6 +284,107 @@ static void test_retransmit(void)
 	rtc_dtls_cert_unref(sc);
 }
 
+/* A plain OpenSSL DTLS client (memory BIOs) against our server end, to
+ * see what the server negotiates. groups/ciphers: what the client offers
+ * (NULL = OpenSSL's defaults). Returns true when both sides connected;
+ * *cipher and *group get the negotiated names. */
+static bool raw_client(const char *groups, const char *ciphers, const char **cipher, int *group)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"c", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	g_assert_cmpint(X509_sign(x, k, EVP_sha256()), >, 0);
+	uint8_t cfp[32];
+	unsigned cl = 0;
+	X509_digest(x, EVP_sha256(), cfp, &cl);
+
+	SSL_CTX *cctx = SSL_CTX_new(DTLS_client_method());
+	g_assert_true(SSL_CTX_use_certificate(cctx, x) && SSL_CTX_use_PrivateKey(cctx, k));
+	g_assert_cmpint(SSL_CTX_set_tlsext_use_srtp(cctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"), ==, 0);
+	if (groups)
+		g_assert_true(SSL_CTX_set1_groups_list(cctx, groups));
+	if (ciphers)
+		g_assert_true(SSL_CTX_set_cipher_list(cctx, ciphers));
+	SSL_CTX_set_options(cctx, SSL_OP_NO_QUERY_MTU);
+	SSL *ssl = SSL_new(cctx);
+	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+	BIO_set_mem_eof_return(in, -1);
+	SSL_set_bio(ssl, in, out);
+	SSL_set_mtu(ssl, 1200);
+	SSL_set_connect_state(ssl);
+
+	rtc_dtls_cert *sc = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_dtls_cert_new(NULL, NULL, NULL, &sc, &err), ==, 0);
+	end server, client; /* client: only its inbox is used */
+	memset(&client, 0, sizeof client);
+	client.inbox = g_queue_new();
+	make_end(&server, &client, sc, cfp, cl, false);
+	rtc_dtls_start(server.d);
+	int r = 0;
+	for (int round = 0; round < 20; round++) {
+		r = SSL_do_handshake(ssl);
+		int e = r == 1 ? 0 : SSL_get_error(ssl, r); /* before the BIOs change */
+		char *data;
+		long n = BIO_get_mem_data(out, &data);
+		if (n > 0) {
+			rtc_dtls_feed(server.d, (const uint8_t *)data, (size_t)n);
+			(void)BIO_reset(out);
+		}
+		GBytes *p;
+		while ((p = g_queue_pop_head(client.inbox))) {
+			gsize l;
+			const uint8_t *d = g_bytes_get_data(p, &l);
+			BIO_write(in, d, (int)l);
+			g_bytes_unref(p);
+		}
+		if (r == 1 && server.st == RTC_DTLS_CONNECTED)
+			break;
+		if (server.st == RTC_DTLS_FAILED || (r <= 0 && e != SSL_ERROR_WANT_READ))
+			break;
+	}
+	bool ok = r == 1 && server.st == RTC_DTLS_CONNECTED;
+	if (!ok)
+		g_test_message("raw client: r=%d server=%s (%s)", r,
+			       rtc_dtls_state_name(server.st), server.reason);
+	*cipher = ok ? SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)) : NULL; /* static strings */
+	*group = ok ? SSL_get_negotiated_group(ssl) : 0;
+	SSL_free(ssl);
+	SSL_CTX_free(cctx);
+	free_end(&server);
+	g_queue_free_full(client.inbox, (GDestroyNotify)g_bytes_unref);
+	rtc_dtls_cert_unref(sc);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error();
+	return ok;
+}
+
+/* What the server picks: AES-128-GCM with SHA-256 and X25519 from an
+ * OpenSSL client's default offer; P-256 for a client without X25519; no
+ * handshake for a client offering only non-AEAD or non-ECDHE suites. */
+static void test_negotiation(void)
+{
+	const char *cipher;
+	int group;
+	g_assert_true(raw_client(NULL, NULL, &cipher, &group));
+	g_assert_cmpstr(cipher, ==, "ECDHE-ECDSA-AES128-GCM-SHA256");
+	g_assert_cmpint(group, ==, NID_X25519);
+	g_assert_true(raw_client("P-256", NULL, &cipher, &group));
+	g_assert_cmpint(group, ==, NID_X9_62_prime256v1);
+	g_assert_true(raw_client(NULL, "ECDHE-ECDSA-CHACHA20-POLY1305", &cipher, &group));
+	g_assert_cmpstr(cipher, ==, "ECDHE-ECDSA-CHACHA20-POLY1305");
+	g_assert_false(raw_client(NULL, "ECDHE-ECDSA-AES128-SHA", &cipher, &group));
+	g_assert_false(raw_client(NULL, "AES128-GCM-SHA256", &cipher, &group));
+	g_assert_false(raw_client("P-521", NULL, &cipher, &group));
+}
+
 static void test_bad_opts(void)
 {
 	rtc_dtls_cert *c = NULL;
@@ -308,5 +411,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_dtls/wrong_fingerprint", test_wrong_fingerprint);
 	g_test_add_func("/rtc_dtls/retransmit", test_retransmit);
 	g_test_add_func("/rtc_dtls/bad_opts", test_bad_opts);
+	g_test_add_func("/rtc_dtls/negotiation", test_negotiation);
 	return g_test_run();
 }
