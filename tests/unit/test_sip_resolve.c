@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,212 @@ static void test_cancel(void)
 	g_main_loop_unref(r.loop);
 }
 
+
+/* --- a fake GResolver: the asynchronous pipeline without any DNS --------- */
+
+typedef struct { GResolver parent; unsigned queries; GResolver *prev; } FakeResolver;
+typedef struct { GResolverClass parent_class; } FakeResolverClass;
+GType fake_resolver_get_type(void);
+G_DEFINE_TYPE(FakeResolver, fake_resolver, G_TYPE_RESOLVER)
+
+typedef struct { const char *name; const char *addrs[3]; } fake_a;
+static const fake_a fake_hosts[] = {
+	{ "a.test", { "192.0.2.1" } },
+	{ "b.test", { "192.0.2.2", "2001:db8::2" } },
+	{ "plain.test", { "192.0.2.9" } },
+	{ "tcp.test", { "192.0.2.7" } },
+};
+
+/* "hang.test" and its SRV names never answer until cancelled. */
+static gboolean fake_hangs(const char *name)
+{
+	return g_str_has_suffix(name, "hang.test");
+}
+
+static gboolean return_cancelled(GCancellable *c, gpointer task)
+{
+	(void)c;
+	g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+	return G_SOURCE_REMOVE;
+}
+
+static void fake_hang(GTask *task, GCancellable *c)
+{
+	/* the task lives until the cancellable fires (sip_resolve cancels on
+	 * finish or timeout); a source, not a handler, so nothing cycles */
+	GSource *src = g_cancellable_source_new(c);
+	g_source_set_callback(src, G_SOURCE_FUNC(return_cancelled), task, g_object_unref);
+	g_source_attach(src, NULL);
+	g_source_unref(src);
+}
+
+static void fake_by_name_async(GResolver *r, const gchar *name, GCancellable *c,
+			       GAsyncReadyCallback cb, gpointer user)
+{
+	((FakeResolver *)r)->queries++;
+	GTask *task = g_task_new(r, c, cb, user);
+	if (fake_hangs(name)) {
+		fake_hang(task, c);
+		return;
+	}
+	GList *l = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(fake_hosts); i++)
+		if (!strcmp(fake_hosts[i].name, name))
+			for (int j = 0; j < 3 && fake_hosts[i].addrs[j]; j++)
+				l = g_list_append(l, g_inet_address_new_from_string(fake_hosts[i].addrs[j]));
+	if (l)
+		g_task_return_pointer(task, l, (GDestroyNotify)g_resolver_free_addresses);
+	else
+		g_task_return_new_error(task, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, "no %s", name);
+	g_object_unref(task);
+}
+
+static GList *fake_by_name_finish(GResolver *r, GAsyncResult *res, GError **error)
+{
+	(void)r;
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void fake_by_name_flags_async(GResolver *r, const gchar *name, GResolverNameLookupFlags f,
+				     GCancellable *c, GAsyncReadyCallback cb, gpointer user)
+{
+	(void)f;
+	fake_by_name_async(r, name, c, cb, user);
+}
+
+static void free_records(gpointer l)
+{
+	g_list_free_full(l, (GDestroyNotify)g_variant_unref);
+}
+
+static void fake_records_async(GResolver *r, const gchar *name, GResolverRecordType type,
+			       GCancellable *c, GAsyncReadyCallback cb, gpointer user)
+{
+	((FakeResolver *)r)->queries++;
+	GTask *task = g_task_new(r, c, cb, user);
+	if (fake_hangs(name)) {
+		fake_hang(task, c);
+		return;
+	}
+	GList *l = NULL;
+	if (type == G_RESOLVER_RECORD_SRV && !strcmp(name, "_sip._udp.srv.test")) {
+		/* listed worst first: the ordering must fix it; "." is no service */
+		l = g_list_append(l, g_variant_ref_sink(g_variant_new("(qqqs)", 20, 0, 15672, "b.test")));
+		l = g_list_append(l, g_variant_ref_sink(g_variant_new("(qqqs)", 10, 0, 15671, "a.test")));
+		l = g_list_append(l, g_variant_ref_sink(g_variant_new("(qqqs)", 30, 0, 15673, ".")));
+		l = g_list_append(l, g_variant_ref_sink(g_variant_new("(qqqs)", 40, 0, 15674, "missing.test")));
+	} else if (type == G_RESOLVER_RECORD_SRV && !strcmp(name, "_sip._tcp.tcp.test")) {
+		l = g_list_append(l, g_variant_ref_sink(g_variant_new("(qqqs)", 1, 1, 5080, "tcp.test")));
+	}
+	if (l)
+		g_task_return_pointer(task, l, free_records);
+	else
+		g_task_return_new_error(task, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, "no %s", name);
+	g_object_unref(task);
+}
+
+static GList *fake_records_finish(GResolver *r, GAsyncResult *res, GError **error)
+{
+	(void)r;
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+static void fake_resolver_init(FakeResolver *r) { (void)r; }
+
+static void fake_resolver_class_init(FakeResolverClass *k)
+{
+	GResolverClass *rk = G_RESOLVER_CLASS(k);
+	rk->lookup_by_name_async = fake_by_name_async;
+	rk->lookup_by_name_finish = fake_by_name_finish;
+	rk->lookup_by_name_with_flags_async = fake_by_name_flags_async;
+	rk->lookup_by_name_with_flags_finish = fake_by_name_finish;
+	rk->lookup_records_async = fake_records_async;
+	rk->lookup_records_finish = fake_records_finish;
+}
+
+static FakeResolver *fake_install(void)
+{
+	FakeResolver *f = g_object_new(fake_resolver_get_type(), NULL);
+	f->prev = g_resolver_get_default();
+	g_resolver_set_default(G_RESOLVER(f));
+	return f;
+}
+
+static void fake_remove(FakeResolver *f)
+{
+	g_resolver_set_default(f->prev);
+	g_object_unref(f->prev);
+	g_object_unref(f);
+}
+
+static void run_query(sip_resolve_opts *o, result *r)
+{
+	sip_resolve_start(o, on_result, r);
+	g_main_loop_run(r->loop);
+}
+
+static void test_fake_srv(void)
+{
+	FakeResolver *f = fake_install();
+	result r = { .loop = g_main_loop_new(NULL, FALSE) };
+	char buf[80];
+	/* transport parameter udp, no port: _sip._udp SRV, then A/AAAA */
+	sip_resolve_opts o = { .host = "srv.test", .has_transport = true, .transport = SIP_TP_UDP };
+	run_query(&o, &r);
+	g_assert_cmpint(r.err, ==, 0);
+	g_assert_cmpuint(r.n, ==, 3);
+	g_assert_cmpstr(jn_addr_str(&r.t[0].addr, buf, sizeof buf), ==, "192.0.2.1:15671");
+	g_assert_cmpstr(jn_addr_str(&r.t[1].addr, buf, sizeof buf), ==, "192.0.2.2:15672");
+	g_assert_cmpstr(jn_addr_str(&r.t[2].addr, buf, sizeof buf), ==, "[2001:db8::2]:15672");
+	g_assert_cmpint(r.t[0].transport, ==, SIP_TP_UDP);
+
+	/* no transport parameter: TLS, then TCP answers; UDP is never asked */
+	o = (sip_resolve_opts){ .host = "tcp.test" };
+	run_query(&o, &r);
+	g_assert_cmpint(r.err, ==, 0);
+	g_assert_cmpuint(r.n, ==, 1);
+	g_assert_cmpint(r.t[0].transport, ==, SIP_TP_TCP);
+	g_assert_cmpstr(jn_addr_str(&r.t[0].addr, buf, sizeof buf), ==, "192.0.2.7:5080");
+
+	/* no SRV at all: A of the host on 5060, UDP */
+	unsigned before = f->queries;
+	o = (sip_resolve_opts){ .host = "plain.test" };
+	run_query(&o, &r);
+	g_assert_cmpint(r.err, ==, 0);
+	g_assert_cmpuint(f->queries - before, ==, 4); /* 3 SRV + 1 A */
+	g_assert_cmpint(r.t[0].transport, ==, SIP_TP_UDP);
+	g_assert_cmpstr(jn_addr_str(&r.t[0].addr, buf, sizeof buf), ==, "192.0.2.9:5060");
+
+	/* explicit port: A only, no SRV query */
+	before = f->queries;
+	o = (sip_resolve_opts){ .host = "srv.test", .port = 5099 };
+	run_query(&o, &r);
+	g_assert_cmpuint(f->queries - before, ==, 1);
+	g_assert_cmpint(r.err, ==, ENOENT);
+	g_assert_cmpuint(r.n, ==, 0);
+	g_main_loop_unref(r.loop);
+	fake_remove(f);
+}
+
+/* A lookup that never answers ends in ETIMEDOUT, once. */
+static void test_fake_timeout(void)
+{
+	FakeResolver *f = fake_install();
+	result r = { .loop = g_main_loop_new(NULL, FALSE) };
+	sip_resolve_opts o = { .host = "hang.test", .timeout_s = 1 };
+	run_query(&o, &r);
+	g_assert_cmpint(r.calls, ==, 1);
+	g_assert_cmpint(r.err, ==, ETIMEDOUT);
+	/* cancelling while the lookup hangs: no callback at all */
+	o.port = 5060;
+	sip_resolve_cancel(sip_resolve_start(&o, on_result, &r));
+	g_timeout_add(100, quit_soon, r.loop);
+	g_main_loop_run(r.loop);
+	g_assert_cmpint(r.calls, ==, 1);
+	g_main_loop_unref(r.loop);
+	fake_remove(f);
+}
+
 /* `test-sip-resolve --resolve NAME [PORT]` resolves for real through the
  * system's DNS and prints one "TRANSPORT ADDRESS" line per target: the DNS
  * integration test (tests/integration/sip-dns.test.sh) runs it against its
@@ -245,5 +452,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip-resolve/add-target", test_add_target);
 	g_test_add_func("/sip-resolve/literal-async", test_literal_async);
 	g_test_add_func("/sip-resolve/cancel", test_cancel);
+	g_test_add_func("/sip-resolve/fake/srv", test_fake_srv);
+	g_test_add_func("/sip-resolve/fake/timeout", test_fake_timeout);
 	return g_test_run();
 }
