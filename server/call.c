@@ -31,6 +31,7 @@ struct jn_call_layer {
 	void *drained_user;
 	guint drained_idle;
 	GString *scratch;
+	guint ack_wait_ms; /* 64*T1: how long a 200 waits for its ACK (§13.3.1.4) */
 };
 
 typedef enum {
@@ -59,6 +60,7 @@ typedef struct {
 	char *caller_number, *dialled, *route_name, *number;
 	int64_t start_us, answer_us;
 	bool limit_held;
+	guint ack_timer;   /* while CS_ANSWERED */
 	jn_cdr_cause cause;
 	int sip_code;
 	char *reason;
@@ -263,6 +265,10 @@ static void end_call(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, c
 	c->reason = g_strdup(reason);
 	c->inv_tx = NULL;
 	c->reinv_tx = NULL;
+	if (c->ack_timer) {
+		g_source_remove(c->ack_timer);
+		c->ack_timer = 0;
+	}
 	g_hash_table_remove(cl->calls, c->key);
 	if (c->limit_held)
 		jn_route_limits_release(cl->limits, JN_ROUTE_USER, c->user);
@@ -283,6 +289,20 @@ static const char *contact_addr(const jn_addr *a, char *buf, size_t size)
 		return buf;
 	}
 	return jn_addr_str(a, buf, size);
+}
+
+/* No ACK for our 200 within 64*T1: the dialog is dead (RFC 3261
+ * §13.3.1.4), so end it with a BYE rather than wait for media to stop. */
+static gboolean ack_timeout(gpointer data)
+{
+	call *c = data;
+	c->ack_timer = 0;
+	if (c->state == CS_ANSWERED && c->cl) {
+		jn_warn(c->id, "no ACK for the 200 after %u ms", c->cl->ack_wait_ms);
+		send_bye(c->cl, c);
+		end_call(c->cl, c, JN_CDR_FAILED, 408, "no ACK for the 200");
+	}
+	return G_SOURCE_REMOVE;
 }
 
 static gboolean on_core_event(gpointer data)
@@ -317,8 +337,14 @@ static gboolean on_core_event(gpointer data)
 				break;
 			}
 			if (c->state == CS_INVITED) {
+				/* The dialog exists from our 2xx on: a BYE may be needed
+				 * before any in-dialog request arrives (no ACK). */
+				if (!c->dlg && *sip_stack_tx_to_tag(tx))
+					c->dlg = sip_dialog_new_uas(c->inv, sip_stack_tx_to_tag(tx));
 				c->state = CS_ANSWERED;
 				c->answer_us = g_get_real_time();
+				c->ack_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ack_wait_ms, ack_timeout,
+								  call_ref(c), (GDestroyNotify)call_unref);
 				c->inv_tx = NULL;
 				jn_info(c->id, "answered");
 			} else {
@@ -524,6 +550,10 @@ static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_ms
 	if (req->method == SIP_METHOD_ACK) {
 		if (c->state == CS_ANSWERED) {
 			c->state = CS_CONFIRMED;
+			if (c->ack_timer) {
+				g_source_remove(c->ack_timer);
+				c->ack_timer = 0;
+			}
 			jn_info(c->id, "confirmed");
 		}
 		return;
@@ -603,6 +633,7 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	cl->limits = jn_route_limits_new(cfg);
 	cl->cdr = cdr;
 	cl->cert = rtc_dtls_cert_ref(o->cert);
+	cl->ack_wait_ms = 64 * (guint)jn_config_int(cfg, "sip", "t1");
 	cl->addrs = jn_config_list(cfg, "webrtc", "local_addresses");
 	cl->stun = g_strdup(jn_config_str(cfg, "webrtc", "stun_server"));
 	cl->turn = g_strdup(jn_config_str(cfg, "webrtc", "turn_server"));

@@ -187,6 +187,12 @@ static void tx_event(void *user, sip_tx *tx, sip_tx_event ev)
 		jn_debug(NULL, "transaction %s: no ACK for the final response", sip_tx_key(tx));
 }
 
+const char *sip_stack_tx_to_tag(const sip_tx *tx)
+{
+	const srv_data *d = sip_tx_get_data(tx);
+	return d && !sip_tx_is_client(tx) ? d->to_tag : "";
+}
+
 int sip_stack_respond(sip_stack *s, sip_tx *tx, uint16_t code, const char *reason, const sip_resp_opts *opts)
 {
 	srv_data *d = sip_tx_get_data(tx);

@@ -103,6 +103,9 @@ int sip_stack_respond(sip_stack *s, sip_tx *tx, uint16_t code, const char *reaso
 		      const sip_resp_opts *opts);
 /* The request a server transaction answers. */
 const sip_msg *sip_stack_tx_request(const sip_tx *tx);
+/* The To tag the stack put in tx's responses ("" before the first one):
+ * a UAS dialog's local tag, known as soon as the 2xx is sent. */
+const char *sip_stack_tx_to_tag(const sip_tx *tx);
 
 /* Sends a request in a new client transaction over transport kind (or over
  * flow when given) to `to`. The Via (transport, our address, a fresh

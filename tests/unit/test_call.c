@@ -39,7 +39,7 @@ static void fx_setup(fixture *fx)
 	fx->dir = g_dir_make_tmp("test-call-XXXXXX", NULL);
 	g_assert_nonnull(fx->dir);
 	fx->cdr_path = g_build_filename(fx->dir, "cdr.jsonl", NULL);
-	char *text = g_strdup_printf("[general]\ncdr_file = %s\n[sip]\nauth_algorithms = MD5\n"
+	char *text = g_strdup_printf("[general]\ncdr_file = %s\n[sip]\nauth_algorithms = MD5\nt1 = 50\n"
 				     "[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 26000\nport_max = 26999\n"
 				     "[user:alice]\npassword = pw-alice\n[route:echo]\nmatch = ^echo$\ntarget = echo\n",
 				     fx->cdr_path);
@@ -266,6 +266,25 @@ static void test_echo_call(void)
 	fx_teardown(&fx);
 }
 
+/* A 200 that is never ACKed: junction sends BYE after 64*T1 (3.2 s here). */
+static void test_no_ack(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	invite_authenticated(&fx, "na1");
+	char *ok = recv_status(&fx, "SIP/2.0 200 ");
+	char *bye = recv_status(&fx, "BYE ");
+	g_assert_nonnull(strstr(bye, "\r\nCall-ID: call-na1@test\r\n"));
+	char **lines = cdr_lines(&fx, 1);
+	g_assert_nonnull(strstr(lines[0], "\"cause\":\"failed\""));
+	g_assert_nonnull(strstr(lines[0], "no ACK"));
+	g_assert_cmpuint(jn_call_count(fx.cl), ==, 0);
+	g_strfreev(lines);
+	g_free(bye);
+	g_free(ok);
+	fx_teardown(&fx);
+}
+
 typedef struct {
 	GMutex m;
 	GCond c;
@@ -359,6 +378,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/call/challenge", test_challenge);
 	g_test_add_func("/call/echo-bye", test_echo_call);
+	g_test_add_func("/call/no-ack", test_no_ack);
 	g_test_add_func("/call/cancel", test_cancel);
 	g_test_add_func("/call/bye-unknown", test_bye_unknown);
 	g_test_add_func("/call/drain", test_drain);
