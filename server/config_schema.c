@@ -79,7 +79,7 @@ static const jn_cfg_key schema[] = {
 	I("user:", "max_calls", "4", 0, 10000, "concurrent calls at most; 0 = none"),
 
 	S("trunk:", "host", "", "trunk host name or address (required)"),
-	I("trunk:", "port", "5060", 1, 65535, "trunk port"),
+	I("trunk:", "port", "0", 0, 65535, "trunk port; 0 = from DNS SRV (RFC 3263), else 5060 (5061 for tls)"),
 	E("trunk:", "transport", "udp", "udp|tcp|tls", "SIP transport toward the trunk"),
 	B("trunk:", "register", "false", "register to the trunk with username/password"),
 	S("trunk:", "username", "", "digest user for the trunk"),

@@ -257,7 +257,7 @@ sip_outreg *sip_outreg_new(sip_stack *s, const sip_outreg_opts *o)
 	r->password = g_strdup(o->password ? o->password : "");
 	r->domain = g_strdup(o->domain && *o->domain ? o->domain : r->host);
 	r->asked = o->expires ? o->expires : 600;
-	r->addr_ok = jn_addr_parse(r->host, o->port ? o->port : 5060, &r->to) == 0;
+	r->addr_ok = jn_addr_parse(r->host, o->port ? o->port : (o->transport == SIP_TP_TLS ? 5061 : 5060), &r->to) == 0;
 	r->by_name = !r->addr_ok && *r->host;
 
 	sip_transport *tp = sip_stack_transport(s, o->transport);
@@ -411,7 +411,7 @@ sip_optping *sip_optping_new(sip_stack *s, const sip_optping_opts *o)
 	const char *host = o->host ? o->host : "";
 	p->host = g_strdup(host);
 	p->domain = g_strdup(o->domain && *o->domain ? o->domain : host);
-	p->addr_ok = jn_addr_parse(host, o->port ? o->port : 5060, &p->to) == 0 &&
+	p->addr_ok = jn_addr_parse(host, o->port ? o->port : (o->transport == SIP_TP_TLS ? 5061 : 5060), &p->to) == 0 &&
 		     sip_stack_transport(s, o->transport) != NULL;
 	p->by_name = jn_addr_parse(host, 5060, &(jn_addr){ 0 }) != 0 && *host &&
 		     sip_stack_transport(s, o->transport) != NULL;
