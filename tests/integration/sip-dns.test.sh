@@ -12,7 +12,7 @@ if [ "${JN_DNS_MNTNS:-}" != 1 ]; then
   # mount below is invisible outside).
   JN_DNS_MNTNS=1 exec unshare --mount --propagation private sh "$0" "$@"
 fi
-tap_plan 8
+tap_plan 10
 cd "$JN_WORK"
 echo "nameserver 127.0.0.1" >resolv.conf
 mount --bind "$JN_WORK/resolv.conf" /etc/resolv.conf
@@ -74,6 +74,11 @@ password = dns-pw
 host = trunk.test
 port = 15772
 options_interval = 30
+[trunk:viasrv]
+host = srv.test
+register = true
+username = srvuser
+password = srv-pw
 [trunk:nowhere]
 host = nowhere.test
 port = 15771
@@ -87,9 +92,14 @@ SIPP=$!
 timeout 30 sipp -sf opt200.xml -i 127.0.0.1 -p 15772 -m 1 -nostdin -timeout 20s -timeout_error \
   >sipp-opt.out 2>&1 &
 SIPP_OPT=$!
+# No port on trunk viasrv: junction asks SRV _sip._udp.srv.test, whose
+# priority-10 target is sipsrv.test:15671.
+timeout 30 sipp -sf reg200.xml -i 127.0.0.1 -p 15671 -m 1 -nostdin -timeout 20s -timeout_error \
+  -trace_msg -message_file regsrv.msg >sipp-srv.out 2>&1 &
+SIPP_SRV=$!
 sleep 0.3
 if ! jn_start jn.conf jn.log 18780; then
-  tap_not_ok "junction starts"; kill $SIPP $SIPP_OPT $DNS; tap_done; exit 1
+  tap_not_ok "junction starts"; kill $SIPP $SIPP_OPT $SIPP_SRV $DNS; tap_done; exit 1
 fi
 wait $SIPP; rc=$?
 tap_check "sipp, reached through trunk.test, received the REGISTER and answered (exit $rc)" test $rc -eq 0
@@ -97,6 +107,11 @@ tap_check "... for the trunk's AOR" grep -q '^REGISTER sip:trunk.test SIP/2.0' r
 wait $SIPP_OPT; rc=$?
 tap_check "OPTIONS pings to trunk.test reach sipp, and junction marks it reachable (sipp exit $rc)" \
   sh -c "test $rc -eq 0 && grep -q 'trunk pinged: reachable (200)' jn.log"
+wait $SIPP_SRV; rc=$?
+tap_check "a trunk with no port registers at its SRV target (sipsrv.test:15671, sipp exit $rc)" \
+  sh -c "test $rc -eq 0 && grep -q '^REGISTER sip:srv.test SIP/2.0' regsrv.msg"
+tap_check "... after GLib asked dnsmasq for _sip._udp.srv.test" \
+  sh -c "test \$(grep -c 'query\\[SRV\\] _sip._udp.srv.test from 127.0.0.1' dnsmasq.log) -ge 2"
 i=0; while [ $i -lt 50 ] && ! grep -q 'trunk named: registered' jn.log; do sleep 0.1; i=$((i + 1)); done
 tap_check "junction logs the named trunk as registered" grep -q 'trunk named: registered (200)' jn.log
 tap_check "a name that does not resolve says so" \
