@@ -1,4 +1,5 @@
 #include "server/call.h"
+#include "server/call_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,77 +15,17 @@
 
 #define JN_LOG_TAG "call"
 
-struct jn_call_layer {
-	sip_stack *sip;
-	jn_workers *workers;
-	jn_route_table *routes;
-	jn_route_limits *limits;
-	jn_cdr *cdr;
-	rtc_dtls_cert *cert;
-	char **addrs;
-	char *stun, *turn, *turn_user, *turn_pass;
-	unsigned port_min, port_max, consent_timeout;
-	GHashTable *calls; /* "Call-ID|from-tag" -> call (until it ends) */
-	guint live;        /* calls not yet finished (their worker side included) */
-	bool draining;
-	void (*drained)(void *user);
-	void *drained_user;
-	guint drained_idle;
-	GString *scratch;
-	guint ack_wait_ms; /* 64*T1: how long a 200 waits for its ACK (§13.3.1.4) */
-};
-
-typedef enum {
-	CS_INVITED = 0, /* waiting for the worker's answer */
-	CS_ANSWERED,    /* 200 sent, waiting for the ACK */
-	CS_CONFIRMED,   /* ACK came */
-	CS_ENDED,
-} call_state;
-
-/* One call. The core owns the SIP side; the worker owns pc. Posts carry a
- * reference. */
-typedef struct {
-	gint ref;
-	jn_call_layer *cl; /* core thread only; NULL after shutdown */
-	char id[24];
-	char *key;
-	call_state state;
-	sip_tx *inv_tx;    /* until a final response is sent */
-	sip_tx *reinv_tx;  /* a re-INVITE waiting for the worker's answer */
-	sip_msg *inv;
-	sip_tp_kind kind;
-	sip_flow *flow;    /* referenced; NULL for UDP */
-	jn_addr remote, local;
-	sip_dialog *dlg;
-	char user[65];
-	char *caller_number, *dialled, *route_name, *number;
-	int64_t start_us, answer_us;
-	bool limit_held;
-	guint ack_timer;   /* while CS_ANSWERED */
-	jn_cdr_cause cause;
-	int sip_code;
-	char *reason;
-	/* worker side */
-	jn_worker *wk;
-	sdp_session *offer;
-	rtc_pc *pc;
-	bool stopped;
-	bool shutdown; /* the core is gone: post nothing back */
-	rtc_pc_stats st; /* its strings are cleared: they point into the pc */
-	char codec[32];
-	bool have_stats;
-} call;
-
-static call *call_ref(call *c)
+call *call_ref(call *c)
 {
 	g_atomic_int_inc(&c->ref);
 	return c;
 }
 
-static void call_unref(call *c)
+void call_unref(call *c)
 {
 	if (!c || !g_atomic_int_dec_and_test(&c->ref))
 		return;
+	call_trunk_free(c->t);
 	sdp_unref(c->offer);
 	sip_msg_unref(c->inv);
 	if (c->flow)
@@ -108,7 +49,8 @@ static char *dialog_key(sip_pl call_id, sip_pl from_tag)
 
 static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, const char *user, const char *caller_number,
 		      const char *dialled, const char *route, const char *number, int64_t start_us,
-		      jn_cdr_cause cause, int code, const char *reason, const rtc_pc_stats *st)
+		      jn_cdr_cause cause, int code, const char *reason, const rtc_pc_stats *st,
+		      const call *c)
 {
 	char caller[80];
 	if (user && *user)
@@ -127,6 +69,8 @@ static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, cons
 					  .packets_received = st->rtp_in, .bytes_sent = st->bytes_out,
 					  .bytes_received = st->bytes_in };
 	}
+	if (c && c->t)
+		call_trunk_cdr(c, &r);
 	jn_cdr_write(cl->cdr, &r);
 }
 
@@ -138,11 +82,9 @@ typedef struct {
 	char *text;
 } event;
 
-enum { EV_ANSWER, EV_FAILED, EV_CLOSED, EV_FINISHED };
-
 static gboolean on_core_event(gpointer data);
 
-static void post_event(call *c, int kind, const char *text)
+void call_post_event(call *c, int kind, const char *text)
 {
 	if (c->shutdown)
 		return;
@@ -155,7 +97,7 @@ static void post_event(call *c, int kind, const char *text)
 
 static void pc_answer(void *user, const char *sdp)
 {
-	post_event(user, EV_ANSWER, sdp);
+	call_post_event(user, EV_ANSWER, sdp);
 }
 
 static void pc_state(void *user, rtc_pc_state st, const char *reason)
@@ -164,7 +106,7 @@ static void pc_state(void *user, rtc_pc_state st, const char *reason)
 	if (st == RTC_PC_CONNECTED)
 		jn_info(c->id, "media connected");
 	else if (st == RTC_PC_CLOSED)
-		post_event(c, EV_CLOSED, reason);
+		call_post_event(c, EV_CLOSED, reason);
 }
 
 typedef struct {
@@ -179,7 +121,7 @@ static gboolean w_start(gpointer data)
 	if (!c->stopped) {
 		char *err = NULL;
 		if (rtc_pc_new_from_offer(&j->po, c->offer, &c->pc, &err)) {
-			post_event(c, EV_FAILED, err ? err : "cannot answer the offer");
+			call_post_event(c, EV_FAILED, err ? err : "cannot answer the offer");
 			g_free(err);
 		} else {
 			/* The SIP offer carries every candidate (no trickle). */
@@ -195,6 +137,7 @@ static gboolean w_stop(gpointer data)
 {
 	call *c = data;
 	c->stopped = true;
+	call_trunk_w_stop(c);
 	if (c->pc) {
 		rtc_pc_get_stats(c->pc, &c->st);
 		g_strlcpy(c->codec, c->st.codec ? c->st.codec : "", sizeof c->codec);
@@ -205,7 +148,7 @@ static gboolean w_stop(gpointer data)
 		c->pc = NULL;
 	}
 	jn_worker_add_load(c->wk, -1);
-	post_event(c, EV_FINISHED, NULL);
+	call_post_event(c, EV_FINISHED, NULL);
 	call_unref(c);
 	return G_SOURCE_REMOVE;
 }
@@ -220,7 +163,7 @@ static gboolean w_update(gpointer data)
 	offer_job *j = data;
 	char *err = NULL;
 	if (!j->c->pc || rtc_pc_update(j->c->pc, j->offer, &err))
-		post_event(j->c, EV_FAILED, err ? err : "no media");
+		call_post_event(j->c, EV_FAILED, err ? err : "no media");
 	g_free(err);
 	sdp_unref(j->offer);
 	call_unref(j->c);
@@ -232,7 +175,7 @@ static gboolean w_update(gpointer data)
 
 static void check_drained(jn_call_layer *cl);
 
-static void respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reason)
+void call_respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reason)
 {
 	int rc = sip_stack_respond(cl->sip, tx, code, reason, NULL);
 	if (rc)
@@ -240,7 +183,7 @@ static void respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *re
 }
 
 /* Sends our BYE in the dialog (best effort: no answer is awaited). */
-static void send_bye(jn_call_layer *cl, call *c)
+void call_send_bye(jn_call_layer *cl, call *c)
 {
 	if (!c->dlg)
 		return;
@@ -255,7 +198,7 @@ static void send_bye(jn_call_layer *cl, call *c)
 /* Ends a call on the core side: the SIP side is already settled by the
  * caller (BYE answered, 487 or an error sent); the worker frees the media
  * and posts EV_FINISHED, which writes the CDR. */
-static void end_call(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, const char *reason)
+void call_end(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, const char *reason)
 {
 	if (c->state == CS_ENDED)
 		return;
@@ -270,6 +213,8 @@ static void end_call(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, c
 		c->ack_timer = 0;
 	}
 	g_hash_table_remove(cl->calls, c->key);
+	if (c->t)
+		call_trunk_end(cl, c);
 	if (c->limit_held)
 		jn_route_limits_release(cl->limits, JN_ROUTE_USER, c->user);
 	c->limit_held = false;
@@ -299,10 +244,47 @@ static gboolean ack_timeout(gpointer data)
 	c->ack_timer = 0;
 	if (c->state == CS_ANSWERED && c->cl) {
 		jn_warn(c->id, "no ACK for the 200 after %u ms", c->cl->ack_wait_ms);
-		send_bye(c->cl, c);
-		end_call(c->cl, c, JN_CDR_FAILED, 408, "no ACK for the 200");
+		call_send_bye(c->cl, c);
+		call_end(c->cl, c, JN_CDR_FAILED, 408, "no ACK for the 200");
 	}
 	return G_SOURCE_REMOVE;
+}
+
+bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp)
+{
+	sip_tx *tx = c->state == CS_INVITED ? c->inv_tx : c->reinv_tx;
+	if (!tx)
+		return false;
+	char contact[200], ab[80];
+	g_snprintf(contact, sizeof contact, "Contact: <sip:junction@%s%s%s>\r\n",
+		   contact_addr(&c->local, ab, sizeof ab),
+		   c->kind == SIP_TP_UDP ? "" : ";transport=", c->kind == SIP_TP_UDP ? "" :
+		   c->kind == SIP_TP_WS ? "ws" : c->kind == SIP_TP_WSS ? "wss" :
+		   c->kind == SIP_TP_TLS ? "tls" : "tcp");
+	sip_resp_opts ro = { .record_route = c->state == CS_INVITED, .extra = contact,
+			     .content_type = "application/sdp",
+			     .body = { sdp, strlen(sdp) } };
+	int rc = sip_stack_respond(cl->sip, tx, 200, NULL, &ro);
+	if (rc) {
+		jn_warn(c->id, "cannot send 200: %s", strerror(rc));
+		call_end(cl, c, JN_CDR_FAILED, 500, "cannot send the answer");
+		return false;
+	}
+	if (c->state == CS_INVITED) {
+		/* The dialog exists from our 2xx on: a BYE may be needed
+		 * before any in-dialog request arrives (no ACK). */
+		if (!c->dlg && *sip_stack_tx_to_tag(tx))
+			c->dlg = sip_dialog_new_uas(c->inv, sip_stack_tx_to_tag(tx));
+		c->state = CS_ANSWERED;
+		c->answer_us = g_get_real_time();
+		c->ack_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ack_wait_ms, ack_timeout,
+						  call_ref(c), (GDestroyNotify)call_unref);
+		c->inv_tx = NULL;
+		jn_info(c->id, "answered");
+	} else {
+		c->reinv_tx = NULL;
+	}
+	return true;
 }
 
 static gboolean on_core_event(gpointer data)
@@ -312,46 +294,16 @@ static gboolean on_core_event(gpointer data)
 	jn_call_layer *cl = c->cl;
 	if (cl && ev->kind == EV_FINISHED) {
 		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
-			  c->cause, c->sip_code, c->reason, c->have_stats ? &c->st : NULL);
+			  c->cause, c->sip_code, c->reason, c->have_stats ? &c->st : NULL, c);
 		cl->live--;
 		check_drained(cl);
+	} else if (cl && c->state != CS_ENDED && c->t && call_trunk_event(cl, c, ev->kind, ev->text)) {
+		/* handled by the trunk leg */
 	} else if (cl && c->state != CS_ENDED) {
 		switch (ev->kind) {
-		case EV_ANSWER: {
-			sip_tx *tx = c->state == CS_INVITED ? c->inv_tx : c->reinv_tx;
-			if (!tx)
-				break;
-			char contact[200], ab[80];
-			g_snprintf(contact, sizeof contact, "Contact: <sip:junction@%s%s%s>\r\n",
-				   contact_addr(&c->local, ab, sizeof ab),
-				   c->kind == SIP_TP_UDP ? "" : ";transport=", c->kind == SIP_TP_UDP ? "" :
-				   c->kind == SIP_TP_WS ? "ws" : c->kind == SIP_TP_WSS ? "wss" :
-				   c->kind == SIP_TP_TLS ? "tls" : "tcp");
-			sip_resp_opts ro = { .record_route = c->state == CS_INVITED, .extra = contact,
-					     .content_type = "application/sdp",
-					     .body = { ev->text, strlen(ev->text) } };
-			int rc = sip_stack_respond(cl->sip, tx, 200, NULL, &ro);
-			if (rc) {
-				jn_warn(c->id, "cannot send 200: %s", strerror(rc));
-				end_call(cl, c, JN_CDR_FAILED, 500, "cannot send the answer");
-				break;
-			}
-			if (c->state == CS_INVITED) {
-				/* The dialog exists from our 2xx on: a BYE may be needed
-				 * before any in-dialog request arrives (no ACK). */
-				if (!c->dlg && *sip_stack_tx_to_tag(tx))
-					c->dlg = sip_dialog_new_uas(c->inv, sip_stack_tx_to_tag(tx));
-				c->state = CS_ANSWERED;
-				c->answer_us = g_get_real_time();
-				c->ack_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ack_wait_ms, ack_timeout,
-								  call_ref(c), (GDestroyNotify)call_unref);
-				c->inv_tx = NULL;
-				jn_info(c->id, "answered");
-			} else {
-				c->reinv_tx = NULL;
-			}
+		case EV_ANSWER:
+			call_answer_browser(cl, c, ev->text);
 			break;
-		}
 		case EV_FAILED:
 			if (c->state == CS_INVITED && c->inv_tx) {
 				char reason[160];
@@ -359,20 +311,20 @@ static gboolean on_core_event(gpointer data)
 				for (char *p = reason; *p; p++)
 					if (*p == '\r' || *p == '\n')
 						*p = ' ';
-				respond(cl, c->inv_tx, 488, reason);
-				end_call(cl, c, JN_CDR_REJECTED, 488, ev->text);
+				call_respond(cl, c->inv_tx, 488, reason);
+				call_end(cl, c, JN_CDR_REJECTED, 488, ev->text);
 			} else if (c->reinv_tx) {
-				respond(cl, c->reinv_tx, 488, NULL);
+				call_respond(cl, c->reinv_tx, 488, NULL);
 				c->reinv_tx = NULL;
 			}
 			break;
 		case EV_CLOSED:
 			/* Media ended under us (consent lost, DTLS closed). */
 			if (c->state == CS_INVITED && c->inv_tx)
-				respond(cl, c->inv_tx, 500, "Media failed");
+				call_respond(cl, c->inv_tx, 500, "Media failed");
 			else
-				send_bye(cl, c);
-			end_call(cl, c, JN_CDR_BROWSER_GONE, 0, ev->text);
+				call_send_bye(cl, c);
+			call_end(cl, c, JN_CDR_BROWSER_GONE, 0, ev->text);
 			break;
 		}
 	}
@@ -404,9 +356,9 @@ static void refuse(jn_call_layer *cl, sip_tx *tx, const char *id, const char *us
 		   const char *dialled, const char *route, const char *number, int64_t start_us,
 		   uint16_t code, const char *reason, jn_cdr_cause cause)
 {
-	respond(cl, tx, code, reason);
+	call_respond(cl, tx, code, reason);
 	jn_info(id, "refused %u %s", code, reason);
-	write_cdr(cl, id, 0, user, caller_number, dialled, route, number, start_us, cause, code, reason, NULL);
+	write_cdr(cl, id, 0, user, caller_number, dialled, route, number, start_us, cause, code, reason, NULL, NULL);
 }
 
 static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -414,7 +366,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	jn_call_layer *cl = user;
 	(void)s;
 	if (cl->draining) {
-		respond(cl, tx, 503, "Draining");
+		call_respond(cl, tx, 503, "Draining");
 		return;
 	}
 	char who[65];
@@ -438,7 +390,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		g_free(caller_number);
 		return;
 	}
-	if (rr.kind != JN_ROUTE_TO_ECHO) {
+	if (rr.kind != JN_ROUTE_TO_ECHO && rr.kind != JN_ROUTE_TO_TRUNK) {
 		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 480,
 		       "Target not supported yet", JN_CDR_REJECTED);
 		g_free(caller_number);
@@ -503,6 +455,10 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	jn_worker_add_load(c->wk, 1);
 	jn_info(c->id, "call from user:%s to %s (route %s) on worker %u", who, dialled, rr.route,
 		jn_worker_index(c->wk));
+	if (rr.kind == JN_ROUTE_TO_TRUNK) {
+		call_trunk_start(cl, c, rr.name);
+		return;
+	}
 	start_job *j = g_new0(start_job, 1);
 	j->c = call_ref(c);
 	j->po = (rtc_pc_opts){
@@ -540,10 +496,12 @@ static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_ms
 	jn_call_layer *cl = user;
 	(void)s;
 	(void)from;
+	if (call_trunk_request(cl, tx, req))
+		return;
 	call *c = find_call(cl, req);
 	if (!c || c->state == CS_INVITED) {
 		if (tx)
-			respond(cl, tx, 481, NULL);
+			call_respond(cl, tx, 481, NULL);
 		return;
 	}
 	ensure_dialog(c, req);
@@ -561,23 +519,23 @@ static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_ms
 	if (!tx)
 		return;
 	if (c->dlg && sip_dialog_receive(c->dlg, req)) {
-		respond(cl, tx, 500, "CSeq out of order");
+		call_respond(cl, tx, 500, "CSeq out of order");
 		return;
 	}
 	switch (req->method) {
 	case SIP_METHOD_BYE:
-		respond(cl, tx, 200, NULL);
-		end_call(cl, c, JN_CDR_NORMAL, 0, "caller hung up");
+		call_respond(cl, tx, 200, NULL);
+		call_end(cl, c, JN_CDR_NORMAL, 0, "caller hung up");
 		break;
 	case SIP_METHOD_INVITE: {
 		if (c->reinv_tx) {
-			respond(cl, tx, 491, NULL);
+			call_respond(cl, tx, 491, NULL);
 			break;
 		}
 		sdp_session *offer = NULL;
 		sdp_error serr;
 		if (!req->body.l || sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
-			respond(cl, tx, 488, req->body.l ? "Not Acceptable Here (bad SDP)"
+			call_respond(cl, tx, 488, req->body.l ? "Not Acceptable Here (bad SDP)"
 							 : "Not Acceptable Here (re-INVITE without an offer)");
 			break;
 		}
@@ -589,7 +547,7 @@ static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_ms
 		break;
 	}
 	default:
-		respond(cl, tx, 501, NULL);
+		call_respond(cl, tx, 501, NULL);
 		break;
 	}
 }
@@ -600,9 +558,9 @@ static void on_cancel(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	(void)s;
 	(void)from;
 	call *c = find_call(cl, req);
-	respond(cl, tx, 487, NULL);
+	call_respond(cl, tx, 487, NULL);
 	if (c && c->state == CS_INVITED)
-		end_call(cl, c, JN_CDR_CANCELLED, 487, "caller cancelled");
+		call_end(cl, c, JN_CDR_CANCELLED, 487, "caller cancelled");
 }
 
 /* ---- life ---- */
@@ -642,6 +600,10 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	cl->port_min = (unsigned)jn_config_int(cfg, "webrtc", "port_min");
 	cl->port_max = (unsigned)jn_config_int(cfg, "webrtc", "port_max");
 	cl->consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout");
+	cl->cfg = cfg;
+	cl->rtp_addr = g_strdup(jn_config_str(cfg, "media", "rtp_address"));
+	cl->rtp_port_min = (unsigned)jn_config_int(cfg, "media", "rtp_port_min");
+	cl->rtp_port_max = (unsigned)jn_config_int(cfg, "media", "rtp_port_max");
 	cl->calls = g_hash_table_new(g_str_hash, g_str_equal);
 	cl->scratch = g_string_new(NULL);
 	sip_stack_on_invite(cl->sip, on_invite, cl);
@@ -659,16 +621,18 @@ void jn_call_shutdown(jn_call_layer *cl)
 	GList *calls = g_hash_table_get_values(cl->calls);
 	for (GList *l = calls; l; l = l->next) {
 		call *c = l->data;
+		if (c->state == CS_ENDED)
+			continue; /* a trunk call is in the table twice */
 		if (c->state == CS_INVITED && c->inv_tx)
-			respond(cl, c->inv_tx, 503, "Shutting down");
+			call_respond(cl, c->inv_tx, 503, "Shutting down");
 		else
-			send_bye(cl, c);
+			call_send_bye(cl, c);
 		/* Written now: the worker's EV_FINISHED will not run any more. */
 		call_ref(c);
 		c->shutdown = true; /* before the worker sees the stop */
-		end_call(cl, c, JN_CDR_SHUTDOWN, 0, "daemon stopping");
+		call_end(cl, c, JN_CDR_SHUTDOWN, 0, "daemon stopping");
 		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
-			  c->cause, c->sip_code, c->reason, NULL);
+			  c->cause, c->sip_code, c->reason, NULL, c);
 		c->cl = NULL;
 		call_unref(c);
 	}
@@ -696,6 +660,7 @@ void jn_call_free(jn_call_layer *cl)
 	g_free(cl->turn);
 	g_free(cl->turn_user);
 	g_free(cl->turn_pass);
+	g_free(cl->rtp_addr);
 	g_string_free(cl->scratch, TRUE);
 	g_free(cl);
 }
