@@ -21,6 +21,7 @@ static const jn_cfg_key schema[] = {
 	A("sip", "tls_listen", "", "SIP over TLS (needs tls_certificate); empty = off"),
 	S("sip", "tls_certificate", "", "PEM certificate chain for SIP TLS and WSS"),
 	S("sip", "tls_private_key", "", "PEM private key for tls_certificate"),
+	S("sip", "tls_ca_file", "", "PEM CA certificates that trunk certificates are checked against; empty = the system store"),
 	S("sip", "domain", "127.0.0.1", "our SIP domain (the host part users register under)"),
 	S("sip", "realm", "junction", "digest authentication realm"),
 	L("sip", "auth_algorithms", "MD5", "SHA-256|MD5",

@@ -135,6 +135,8 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 			pings[nping++] = (sip_optping_opts){
 				.name = tnames[i], .host = jn_config_str(cfg, tsections[i], "host"),
 				.port = (uint16_t)jn_config_int(cfg, tsections[i], "port"), .transport = kind,
+				.tls_no_verify = !jn_config_bool(cfg, tsections[i], "tls_verify"),
+				.tls_ca_file = jn_config_str(cfg, "sip", "tls_ca_file"),
 				.domain = jn_config_str(cfg, tsections[i], "from_domain"),
 				.interval_s = (unsigned)jn_config_int(cfg, tsections[i], "options_interval"),
 			};
@@ -144,6 +146,8 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 			.name = tnames[i], .host = jn_config_str(cfg, tsections[i], "host"),
 			.port = (uint16_t)jn_config_int(cfg, tsections[i], "port"),
 			.transport = kind,
+			.tls_no_verify = !jn_config_bool(cfg, tsections[i], "tls_verify"),
+			.tls_ca_file = jn_config_str(cfg, "sip", "tls_ca_file"),
 			.username = jn_config_str(cfg, tsections[i], "username"),
 			.password = jn_config_str(cfg, tsections[i], "password"),
 			.domain = jn_config_str(cfg, tsections[i], "from_domain"),

@@ -7,6 +7,7 @@
 #include "sip/sip_auth.h"
 #include "sip/sip_resolve.h"
 #include "sip/sip_stack.h"
+#include "sip/sip_tcp.h"
 
 #define JN_LOG_TAG "sip"
 #include "util/log.h"
@@ -43,6 +44,17 @@ static bool trunk_pick(sip_stack *s, sip_tp_kind kind, const sip_resolve_target 
 		return false;
 	*out = t[fit[skip % nf]].addr;
 	return true;
+}
+
+/* Over TLS the transport learns which name the trunk's certificate must
+ * carry before it connects (the configured host, also when SRV picked the
+ * address: RFC 5922 §4). 0 or errno. */
+static int trunk_tls_peer(sip_stack *s, sip_tp_kind kind, const jn_addr *to, const char *host,
+			  bool no_verify, const char *ca_file, const char *name)
+{
+	if (kind != SIP_TP_TLS)
+		return 0;
+	return sip_tls_set_peer(sip_stack_transport(s, kind), to, host, !no_verify, ca_file, name);
 }
 
 static const char *resolve_error(int err)
@@ -205,7 +217,9 @@ static void send_register(sip_outreg *r)
 		.method = SIP_METHOD_REGISTER, .ruri = ruri, .from = r->from, .to = r->to_hdr,
 		.call_id = r->call_id, .cseq = ++r->cseq, .contact = r->contact, .extra = extra,
 	};
-	int rc = sip_stack_send_request(r->s, r->o.transport, NULL, &r->to, &q, on_response, r, &r->tx);
+	int rc = trunk_tls_peer(r->s, r->o.transport, &r->to, r->host, r->o.tls_no_verify, r->o.tls_ca_file, r->name);
+	if (rc == 0)
+		rc = sip_stack_send_request(r->s, r->o.transport, NULL, &r->to, &q, on_response, r, &r->tx);
 	g_free(extra);
 	if (rc != 0) {
 		jn_warn(NULL, "trunk %s: cannot send REGISTER: %s", r->name, strerror(rc));
@@ -274,7 +288,8 @@ sip_outreg *sip_outreg_new(sip_stack *s, const sip_outreg_opts *o)
 	r->to_hdr = g_strdup_printf("<%s>", r->aor);
 	r->call_id = g_strdup(cid);
 	r->contact_uri = g_strdup_printf("sip:%s@%s%s", r->username, local,
-					 o->transport == SIP_TP_TCP ? ";transport=tcp" : "");
+					 o->transport == SIP_TP_TCP ? ";transport=tcp" :
+					 o->transport == SIP_TP_TLS ? ";transport=tls" : "");
 	r->contact = g_strdup_printf("<%s>", r->contact_uri);
 	r->state = SIP_OUTREG_REGISTERING;
 	r->timer = g_idle_add(round_start, r);
@@ -364,7 +379,8 @@ static void ping_send(sip_optping *p)
 		.method = SIP_METHOD_OPTIONS, .ruri = p->ruri, .from = p->from, .to = p->to_hdr,
 		.call_id = cid, .cseq = ++p->cseq, .extra = "Accept: application/sdp\r\n",
 	};
-	if (sip_stack_send_request(p->s, p->o.transport, NULL, &p->to, &q, ping_response, p, &p->tx) != 0) {
+	if (trunk_tls_peer(p->s, p->o.transport, &p->to, p->host, p->o.tls_no_verify, p->o.tls_ca_file, p->name) != 0 ||
+	    sip_stack_send_request(p->s, p->o.transport, NULL, &p->to, &q, ping_response, p, &p->tx) != 0) {
 		p->tx = NULL;
 		p->fails++;
 		ping_result(p, false, 503);

@@ -28,7 +28,9 @@ typedef struct {
 	const char *name;       /* the trunk's name, for logs */
 	const char *host;       /* IP literal or DNS name */
 	uint16_t port;          /* 0 = none: SRV for a name, else 5060 */
-	sip_tp_kind transport;  /* UDP or TCP (TLS needs outbound TLS) */
+	sip_tp_kind transport;  /* UDP, TCP or TLS (TLS needs [sip] tls_listen) */
+	bool tls_no_verify;     /* TLS: do not check the certificate against host */
+	const char *tls_ca_file; /* TLS: CA certificates; NULL/"" = the system store */
 	const char *username;
 	const char *password;
 	const char *domain;     /* AOR host; NULL/"" = host */
@@ -60,6 +62,8 @@ typedef struct {
 	const char *host;       /* IP literal or DNS name */
 	uint16_t port;          /* 0 = none: SRV for a name, else 5060 */
 	sip_tp_kind transport;
+	bool tls_no_verify;     /* as in sip_outreg_opts */
+	const char *tls_ca_file;
 	const char *domain;     /* Request-URI / To host; NULL/"" = host */
 	unsigned interval_s;    /* > 0 */
 	sip_optping_fn on_state; /* may be NULL */

@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "sip/sip_frame.h"
 
@@ -32,7 +33,14 @@ typedef struct {
 	int busy;         /* inside the receive callback */
 	bool dead;        /* closed while busy: free on the way out */
 	char *key;        /* remote address text, for reuse */
+	const struct tls_peer *peer; /* outbound TLS: who we expect (owned by the transport) */
 } tcp_conn;
+
+/* An outbound TLS destination: the name its certificate must carry. */
+typedef struct tls_peer {
+	char *host, *label;
+	bool verify;
+} tls_peer;
 
 struct sip_tcp {
 	sip_transport base;
@@ -42,6 +50,8 @@ struct sip_tcp {
 	GHashTable *conns;  /* tcp_conn* set */
 	GHashTable *byaddr; /* "ip:port" -> tcp_conn* */
 	SSL_CTX *tls;       /* TLS transport: the server context */
+	SSL_CTX *client;    /* outbound TLS, made on the first sip_tls_set_peer */
+	GHashTable *peers;  /* "ip:port" -> tls_peer* */
 };
 
 static void conn_close(tcp_conn *c, const char *why);
@@ -87,13 +97,30 @@ static void conn_close(tcp_conn *c, const char *why)
 
 static gboolean conn_writable(gint fd, GIOCondition cond, gpointer data);
 
+/* An outbound handshake failed: one line naming the trunk, the host and
+ * why (the certificate check's verdict when that is what failed). */
+static void tls_client_failed(tcp_conn *c)
+{
+	long v = SSL_get_verify_result(c->ssl);
+	unsigned long e = ERR_peek_error();
+	char buf[256] = "";
+	if (e)
+		ERR_error_string_n(e, buf, sizeof buf);
+	if (v != X509_V_OK)
+		jn_warn(NULL, "trunk %s: TLS to %s (%s) refused: certificate verify failed: %s",
+			c->peer->label, c->peer->host, c->key, X509_verify_cert_error_string(v));
+	else
+		jn_warn(NULL, "trunk %s: TLS to %s (%s) failed in the handshake: %s", c->peer->label,
+			c->peer->host, c->key, *buf ? buf : "connection closed");
+}
+
 /* TLS: one step of the handshake or of writing. 0, EAGAIN (the write
  * watch is armed when OpenSSL wants to write), or an error. */
 static int tls_flush(tcp_conn *c)
 {
 	ERR_clear_error();
 	if (c->handshaking) {
-		int r = SSL_accept(c->ssl);
+		int r = SSL_do_handshake(c->ssl);
 		if (r != 1) {
 			int e = SSL_get_error(c->ssl, r);
 			if (e == SSL_ERROR_WANT_READ)
@@ -103,9 +130,14 @@ static int tls_flush(tcp_conn *c)
 					c->wwatch = g_unix_fd_add(c->fd, G_IO_OUT, conn_writable, c);
 				return EAGAIN;
 			}
+			if (c->peer)
+				tls_client_failed(c);
 			return EPROTO;
 		}
 		c->handshaking = false;
+		if (c->peer)
+			jn_debug(NULL, "trunk %s: TLS to %s (%s) up, %s", c->peer->label, c->peer->host,
+				 c->key, SSL_get_version(c->ssl));
 	}
 	while (c->tx->len) {
 		int n = SSL_write(c->ssl, c->tx->data, (int)MIN(c->tx->len, (guint)INT_MAX));
@@ -372,6 +404,36 @@ static tcp_conn *connect_to(sip_tcp *t, const jn_addr *to, int *err)
 	return c;
 }
 
+/* Makes c an outbound TLS connection that checks peer's certificate. */
+static int tls_client_start(tcp_conn *c, const tls_peer *peer)
+{
+	SSL *ssl = SSL_new(c->t->client);
+	if (!ssl)
+		return ENOMEM;
+	bool ip = g_hostname_is_ip_address(peer->host);
+	if (peer->verify) {
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), peer->host)
+			    : SSL_set1_host(ssl, peer->host);
+		if (ok != 1) {
+			SSL_free(ssl);
+			return EINVAL;
+		}
+	} else {
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	}
+	/* RFC 6066: SNI carries names only, never address literals. */
+	if (!ip)
+		SSL_set_tlsext_host_name(ssl, peer->host);
+	SSL_set_fd(ssl, c->fd);
+	SSL_set_connect_state(ssl);
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	c->ssl = ssl;
+	c->handshaking = true;
+	c->peer = peer;
+	return 0;
+}
+
 static int tcp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const char *data, size_t len)
 {
 	sip_tcp *t = (sip_tcp *)tp;
@@ -387,8 +449,17 @@ static int tcp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const 
 		c = g_hash_table_lookup(t->byaddr, jn_addr_str(to, ab, sizeof ab));
 		/* Outbound TLS needs peer verification we do not configure yet:
 		 * over TLS only connections the peer opened are used. */
-		if (!c && t->tls)
-			return ENOTCONN;
+		if (!c && t->tls) {
+			const tls_peer *peer = g_hash_table_lookup(t->peers, ab);
+			if (!peer || !t->client)
+				return ENOTCONN;
+			if (!(c = connect_to(t, to, &err)))
+				return err;
+			if ((err = tls_client_start(c, peer)) != 0) {
+				conn_close(c, "cannot start TLS");
+				return err;
+			}
+		}
 		if (!c && !(c = connect_to(t, to, &err)))
 			return err;
 	}
@@ -424,6 +495,10 @@ static void tcp_destroy(sip_transport *tp)
 	g_hash_table_unref(t->byaddr);
 	if (t->tls)
 		SSL_CTX_free(t->tls);
+	if (t->client)
+		SSL_CTX_free(t->client);
+	if (t->peers)
+		g_hash_table_unref(t->peers);
 	g_free(t);
 }
 
@@ -451,6 +526,34 @@ static SSL_CTX *tls_server_ctx(const char *cert, const char *key, char **err)
 	ERR_clear_error();
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+static void tls_peer_free(gpointer p)
+{
+	tls_peer *peer = p;
+	g_free(peer->host);
+	g_free(peer->label);
+	g_free(peer);
+}
+
+/* The outbound context: TLS 1.2 at least, CA certificates from ca_file or
+ * the system store. NULL when the CA file cannot be loaded. */
+static SSL_CTX *tls_client_ctx(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	int ok = ca_file && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+				     : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		jn_error(NULL, "SIP TLS: cannot load CA certificates from %s",
+			 ca_file && *ca_file ? ca_file : "the system store");
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 static sip_transport *stream_new(const sip_tp_opts *o, SSL_CTX *tls, char **err)
@@ -487,6 +590,8 @@ static sip_transport *stream_new(const sip_tp_opts *o, SSL_CTX *tls, char **err)
 	t->lfd = fd;
 	t->conns = g_hash_table_new(NULL, NULL);
 	t->byaddr = g_hash_table_new(g_str_hash, g_str_equal);
+	if (tls)
+		t->peers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tls_peer_free);
 	t->lwatch = g_unix_fd_add(fd, G_IO_IN, on_accept, t);
 	t->sweep = g_timeout_add_seconds(1, on_sweep, t);
 	return &t->base;
@@ -506,4 +611,36 @@ sip_transport *sip_tls_new(const sip_tp_opts *o, const char *cert, const char *k
 unsigned sip_tcp_connections(const sip_transport *tcp)
 {
 	return g_hash_table_size(((const sip_tcp *)tcp)->conns);
+}
+
+int sip_tls_set_peer(sip_transport *tls, const jn_addr *to, const char *host, bool verify,
+		     const char *ca_file, const char *label)
+{
+	sip_tcp *t = (sip_tcp *)tls;
+	char ab[80];
+	if (!tls || tls->kind != SIP_TP_TLS || !to || !to->len || !host || !*host)
+		return EINVAL;
+	if (!t->client && !(t->client = tls_client_ctx(ca_file)))
+		return EIO;
+	jn_addr_str(to, ab, sizeof ab);
+	const tls_peer *old = g_hash_table_lookup(t->peers, ab);
+	if (old && old->verify == verify && !strcmp(old->host, host) &&
+	    !strcmp(old->label, label ? label : "?"))
+		return 0;
+	if (old) {
+		/* Open connections point at the old entry: they no longer match
+		 * what is asked, so they go. */
+		tcp_conn *c = g_hash_table_lookup(t->byaddr, ab);
+		if (c && c->peer == old)
+			conn_close(c, "TLS peer changed");
+	}
+	if (!verify)
+		jn_warn(NULL, "trunk %s: TLS certificate of %s is not checked (tls_verify = false)",
+			label ? label : "?", host);
+	tls_peer *p = g_new0(tls_peer, 1);
+	p->host = g_strdup(host);
+	p->label = g_strdup(label ? label : "?");
+	p->verify = verify;
+	g_hash_table_replace(t->peers, g_strdup(ab), p);
+	return 0;
 }
