@@ -4,10 +4,18 @@
 # trunkuser). A throwaway CA signs a certificate for trunk.test/127.0.0.1
 # and one for other.test only. Junction registers with the right one, is
 # refused with the verify error logged for the wrong one, and registers
-# to the wrong one when the trunk says tls_verify = false.
+# to the wrong one when the trunk says tls_verify = false. The trunk is
+# named by address (checked against the IP SAN) and by name (trunk.test,
+# from a hosts file bind-mounted over /etc/hosts in this test's own mount
+# namespace only; checked against the DNS SAN).
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 7
+if [ "${JN_HOSTS_MNTNS:-}" != 1 ]; then
+  JN_HOSTS_MNTNS=1 exec unshare --mount --propagation private sh "$0" "$@"
+fi
+tap_plan 12
 cd "$JN_WORK"
+printf '127.0.0.1 localhost trunk.test other.test\n::1 localhost\n' >hosts
+mount --bind "$JN_WORK/hosts" /etc/hosts
 
 # --- certificates -----------------------------------------------------------
 mkcert() { # NAME SAN
@@ -45,7 +53,8 @@ CONF
 }
 stop_registrar() { JN_PID=$REG_PID; jn_stop; REG_PID=; }
 
-# client VERIFY LOG: junction registering to the trunk over TLS.
+# client VERIFY LOG [HOST [CA_FILE]]: junction registering to the trunk
+# over TLS (host 127.0.0.1 and our CA unless given).
 client() {
   cat >jn.conf <<CONF
 [api]
@@ -58,10 +67,10 @@ tcp_listen =
 tls_listen = 127.0.0.1:15781
 tls_certificate = $JN_WORK/trunk.test.pem
 tls_private_key = $JN_WORK/trunk.test.key
-tls_ca_file = $JN_WORK/ca.pem
+tls_ca_file = ${4-$JN_WORK/ca.pem}
 t1 = 50
 [trunk:itsp]
-host = 127.0.0.1
+host = ${3:-127.0.0.1}
 port = 15791
 transport = tls
 register = true
@@ -90,9 +99,21 @@ client true jn1.log || { tap_not_ok "junction starts"; stop_registrar; tap_done;
 tap_check "valid certificate: trunk registered over TLS" wait_log jn1.log 'trunk itsp: registered (200)'
 tap_check "... and no certificate complaint" sh -c "! grep -q 'certificate verify failed' jn1.log"
 jn_stop
+
+# 2. The same by name: now the DNS SAN is what has to match.
+client true jn4.log trunk.test || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
+tap_check "valid certificate, trunk named trunk.test: registered" wait_log jn4.log 'trunk itsp: registered (200)'
+jn_stop
+
+# 3. No CA file: the system store does not know our throwaway CA.
+client true jn5.log 127.0.0.1 "" || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
+tap_check "no tls_ca_file: the system store refuses our private CA" \
+  wait_log jn5.log 'trunk itsp: TLS to 127.0.0.1 (127.0.0.1:15791) refused: certificate verify failed: unable to get local issuer certificate'
+tap_check "... and is not registered" sh -c "! grep -q 'trunk itsp: registered' jn5.log"
+jn_stop
 stop_registrar
 
-# 2. A certificate for other.test: refused, not registered.
+# 4. A certificate for other.test: refused, not registered.
 registrar other.test reg2.log || { tap_not_ok "the registrar restarts"; tap_done; exit 1; }
 client true jn2.log || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "wrong name: the verify error is logged with trunk, host and reason" \
@@ -103,7 +124,14 @@ tap_check "... the registration fails (408)" wait_log jn2.log 'trunk itsp: faile
 tap_check "... and is never registered" sh -c "! grep -q 'trunk itsp: registered' jn2.log"
 jn_stop
 
-# 3. The same wrong certificate with tls_verify = false: registered, warned once.
+# 5. The wrong certificate for a trunk named trunk.test: name mismatch.
+client true jn6.log trunk.test || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
+tap_check "trunk.test against a certificate for other.test: refused" \
+  wait_log jn6.log 'trunk itsp: TLS to trunk.test (127.0.0.1:15791) refused: certificate verify failed: hostname mismatch'
+tap_check "... and is not registered" sh -c "! grep -q 'trunk itsp: registered' jn6.log"
+jn_stop
+
+# 6. The same wrong certificate with tls_verify = false: registered, warned once.
 client false jn3.log || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "tls_verify = false: registered to the wrong name" wait_log jn3.log 'trunk itsp: registered (200)'
 tap_check "... with one warning that the certificate is not checked" \
