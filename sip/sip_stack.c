@@ -36,6 +36,10 @@ struct sip_stack {
 	GHashTable *outregs; /* trunk name -> sip_outreg */
 	GHashTable *pings;   /* trunk name -> sip_optping */
 	GHashTable *accepted; /* "Call-ID|CSeq|From-tag" -> INVITE sip_tx in Accepted */
+	sip_stack_request_fn message_fn;   /* out-of-dialog MESSAGE (sip_stack_on_message) */
+	void *message_user;
+	sip_stack_registered_fn registered_fn; /* after a successful REGISTER */
+	void *registered_user;
 };
 
 /* What the stack keeps with a server transaction. */
@@ -350,6 +354,8 @@ static void handle_register(sip_stack *s, sip_tx *tx, const sip_msg *m, const si
 		respond_simple(s, tx, 200, NULL, ex->str);
 		g_string_free(ct, TRUE);
 		g_string_free(ex, TRUE);
+		if (s->registered_fn)
+			s->registered_fn(s->registered_user, s, info.username);
 		return;
 	}
 	s->st.registers_rejected++;
@@ -491,7 +497,7 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 		respond_simple(s, tx, 501, NULL, "Allow: " ALLOW "\r\n");
 		return;
 	}
-	if (!method_allowed(m->method)) {
+	if (!method_allowed(m->method) && !(m->method == SIP_METHOD_MESSAGE && s->message_fn)) {
 		respond_simple(s, tx, 405, NULL, "Allow: " ALLOW "\r\n");
 		return;
 	}
@@ -531,6 +537,9 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 		return;
 	case SIP_METHOD_REGISTER:
 		handle_register(s, tx, m, from);
+		return;
+	case SIP_METHOD_MESSAGE:
+		s->message_fn(s->message_user, s, tx, m, from); /* set: else 405 above */
 		return;
 	case SIP_METHOD_INVITE:
 		if (s->invite_fn)
@@ -971,4 +980,18 @@ int sip_stack_authenticate(sip_stack *s, sip_tx *tx, const sip_msg *req, char *u
 	}
 	respond_simple(s, tx, 403, "User name too long", NULL);
 	return EACCES;
+}
+
+/* --- MESSAGE and registration hooks (for server/message.c) ------------------ */
+
+void sip_stack_on_message(sip_stack *s, sip_stack_request_fn fn, void *user)
+{
+	s->message_fn = fn;
+	s->message_user = user;
+}
+
+void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *user)
+{
+	s->registered_fn = fn;
+	s->registered_user = user;
 }

@@ -149,4 +149,12 @@ void sip_stack_get_stats(const sip_stack *s, sip_stack_stats *out);
  * the header is malformed. */
 int sip_stack_authenticate(sip_stack *s, sip_tx *tx, const sip_msg *req, char *user, size_t cap);
 
+/* Called after a REGISTER was answered 200 (bindings added, refreshed or
+ * removed) with the authenticated user name (the AOR). */
+typedef void (*sip_stack_registered_fn)(void *user, sip_stack *s, const char *aor);
+/* Where out-of-dialog MESSAGE requests (RFC 3428) go (NULL: answered 405). */
+void sip_stack_on_message(sip_stack *s, sip_stack_request_fn fn, void *user);
+/* Called after every successful REGISTER (NULL: nothing). */
+void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *user);
+
 #endif
