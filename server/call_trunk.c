@@ -298,6 +298,10 @@ static bool browser_side(const char *sdp, media_bridge_leg *leg, char *codec, si
 					   .channels = f->channels, .fmtp = *fmtp ? fmtp : NULL,
 					   .te_pt = -1, .cn_pt = -1, .ssrc = g_random_int(),
 					   .seq_start = (uint16_t)g_random_int(), .ts_start = g_random_int() };
+		/* Our SSRC as announced in the answer: the browser maps it to the
+		 * receiver of this m-line (there is no mid extension). */
+		if (m->n_ssrcs)
+			leg->ssrc = m->ssrcs[0].ssrc;
 		for (size_t k = 1; k < m->n_fmts; k++)
 			if (sdp_str_ieq(m->fmts[k].name, "telephone-event") && m->fmts[k].rate == f->rate)
 				leg->te_pt = m->fmts[k].pt;

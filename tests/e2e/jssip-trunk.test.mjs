@@ -1,0 +1,152 @@
+// JsSIP in headless Chromium calls a number routed to a SIP trunk; the trunk
+// is baresip (auto-answer, PCMU/PCMA only, plays an 880 Hz tone from an 8 kHz WAV through aufile (ausine is 48 kHz only), dumps what
+// it hears as WAV through its sndfile module). Junction bridges the browser's
+// Opus leg to the trunk's PCMU leg (transcode). Checks: the call is
+// confirmed, the browser hears ~880 Hz, baresip heard ~440 Hz (the browser's
+// tone), a hangup from the browser reaches baresip as BYE, and the CDR line
+// says target trunk:itsp, media transcode. See docs/calls.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
+
+plan(7);
+const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570;
+const WSURL = `ws://127.0.0.1:${WS}`;
+const CDR = path.join(WORK, 'cdr.jsonl');
+const conf = `[general]\ncdr_file = ${CDR}\n` +
+  `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
+  `[sip]\nudp_listen = 127.0.0.1:${SIPPORT}\nauth_algorithms = MD5\n` +
+  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 25500\nport_max = 25999\n` +
+  `[media]\nrtp_address = 127.0.0.1\nrtp_port_min = 26000\nrtp_port_max = 26099\n` +
+  `[user:erin]\npassword = er1n-secret\n` +
+  `[trunk:itsp]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\n` +
+  // 0123 -> "trunk": baresip answers only its account's user part.
+  `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n`;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// baresip as the trunk.
+const BDIR = path.join(WORK, 'baresip');
+const SND = path.join(BDIR, 'snd');
+fs.mkdirSync(SND, { recursive: true });
+fs.writeFileSync(path.join(BDIR, 'config'), [
+  `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
+  'rtp_ports 26100-26199', `audio_source aufile,${toneWav('tone880.wav', 880, 60, 8000)}`, 'audio_player alsa,null', `snd_path ${SND}`,
+  'module_path /usr/lib/baresip/modules', 'module g711.so', 'module opus.so', 'module aufile.so',
+  'module alsa.so', 'module sndfile.so', 'module account.so', ''].join('\n'));
+fs.writeFileSync(path.join(BDIR, 'accounts'),
+  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
+
+const pageSetup = () => {
+  window.jn = {};
+  jn.start = (ws, user, password) => new Promise(res => {
+    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
+                              register: false, session_timers: false });
+    jn.ua = ua;
+    const t = setTimeout(() => res('timeout'), 8000);
+    ua.on('connected', () => { clearTimeout(t); res('ok'); });
+    ua.start();
+  });
+  jn.call = target => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 15000);
+    jn.session = jn.ua.call(`sip:${target}@127.0.0.1`, {
+      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+      pcConfig: { iceServers: [] },
+      eventHandlers: {
+        confirmed: () => { clearTimeout(t); res('confirmed'); },
+        failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
+      },
+    });
+  });
+  jn.capture = async () => {
+    const track = jn.session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
+    const stream = new MediaStream([track]);
+    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const buf = [];
+    await new Promise(res => {
+      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
+      src.connect(proc); proc.connect(ctx.destination);
+    });
+    proc.disconnect(); src.disconnect(); await ctx.close();
+    return { rate: 48000, samples: buf.slice(9600) };
+  };
+  jn.hangup = () => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 5000);
+    jn.session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
+    jn.session.terminate();
+  });
+};
+
+// Reads a 16-bit PCM WAV (first channel) into floats.
+function readWav(file) {
+  const b = fs.readFileSync(file);
+  let off = 12, rate = 8000, ch = 1, data = null;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4), sz = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') { ch = b.readUInt16LE(off + 10); rate = b.readUInt32LE(off + 12); }
+    if (id === 'data') { data = b.subarray(off + 8, Math.min(b.length, off + 8 + sz)); break; }
+    off += 8 + sz + (sz & 1);
+  }
+  const samples = [];
+  for (let i = 0; data && i + 2 * ch <= data.length; i += 2 * ch) samples.push(data.readInt16LE(i) / 32768);
+  return { rate, samples };
+}
+
+const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+async function waitFor(pred, ms) {
+  for (let t = 0; t < ms; t += 100) { if (pred()) return true; await sleep(100); }
+  return pred();
+}
+
+let jn, browser, bs, blog = '';
+try {
+  bs = spawn('baresip', ['-f', BDIR], { stdio: ['pipe', 'pipe', 'pipe'] });
+  bs.stdout.on('data', d => { blog += d; });
+  bs.stderr.on('data', d => { blog += d; });
+  await sleep(500);
+  jn = await startJunction(conf, { httpPort: HTTP });
+  browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 30) });
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${HTTP}/`);
+  await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageSetup);
+  const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
+  const res = await page.evaluate(() => jn.call('0123'));
+  ok(st === 'ok' && res === 'confirmed', `the call to 0123 (trunk:itsp) is confirmed (${res})`, blog + junctionLog());
+  await sleep(3000);
+  const remote = await page.evaluate(() => jn.capture());
+  const ra = analyse(remote.samples, remote.rate);
+  ok(Math.abs(ra.freq - 880) <= 15 && ra.rms > 0.01, `the browser hears the trunk's tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
+  await sleep(1000);
+  const hung = await page.evaluate(() => jn.hangup());
+  ok(hung === 'ended Terminated', `the browser hangs up (${hung})`);
+  const byeSeen = await waitFor(() => /terminated|closed|BYE/i.test(blog.split('Call established').slice(1).join('')), 3000);
+  ok(byeSeen, 'baresip sees the call end (BYE from junction)', blog);
+  await sleep(500);
+  const wavs = fs.readdirSync(SND).filter(f => /\.wav$/.test(f));
+  // sndfile writes "dump-...-dec.wav" for what it received (decoded).
+  const dec = wavs.find(f => /dec/.test(f));
+  let wa = { freq: 0, rms: 0 }, secs = 0;
+  if (dec) {
+    const w = readWav(path.join(SND, dec));
+    secs = w.samples.length / w.rate;
+    wa = analyse(w.samples.slice(Math.round(w.rate * 1.5)), w.rate);
+  }
+  ok(dec && Math.abs(wa.freq - 440) <= 15 && wa.rms > 0.01, `baresip heard the browser's tone: peak ${wa.freq} Hz, rms ${wa.rms.toFixed(3)}, ${secs.toFixed(1)} s recorded`, { wavs, wa });
+  ok(await waitFor(() => cdrLines().length === 1, 3000), 'one CDR line', cdrLines());
+  const c = cdrLines()[0] || {};
+  ok(c.target === 'trunk:itsp' && c.number === 'trunk' && c.cause === 'normal' && c.media === 'transcode' &&
+     c.legs && c.legs[1] && c.legs[1].kind === 'rtp' && c.legs[1].packets_received > 50 && c.legs[1].packets_sent > 50,
+     `CDR: target ${c.target}, cause ${c.cause}, media ${c.media}`, c);
+} catch (e) {
+  ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
+} finally {
+  if (browser) await browser.close();
+  if (bs) bs.kill('SIGTERM');
+  const code = await stopJunction(jn);
+  if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
+  done();
+}
