@@ -13,6 +13,7 @@
 #include "api/http.h"
 #include "api/rest.h"
 #include "server/call.h"
+#include "server/message.h"
 #include "server/channel.h"
 #include "server/config.h"
 #include "server/route.h"
@@ -33,6 +34,7 @@ typedef struct {
 	sip_stack *sip;
 	jn_channel *channel; /* the "junction" JSON channel (webrtc) */
 	jn_call_layer *calls; /* SIP calls (server/call.c) */
+	jn_msg_layer *msgs;   /* SIP MESSAGE between users (server/message.c) */
 	rtc_dtls_cert *cert;  /* the process's DTLS certificate, shared by every browser leg */
 	bool draining;
 	guint drain_timer;
@@ -272,6 +274,10 @@ static int start(junction *j)
 	jn_call_opts cop = { .sip = j->sip, .workers = j->workers, .cfg = cfg, .cert = j->cert };
 	if (!(j->calls = jn_call_new(&cop, &err)))
 		goto fail;
+	/* instant messages: MESSAGE from the stack, routed like calls */
+	jn_msg_opts mo = { .sip = j->sip, .cfg = cfg };
+	if (!(j->msgs = jn_msg_new(&mo, &err)))
+		goto fail;
 	if (*ws_listen || *wss_listen) {
 		/* WebSocket subprotocols: each module that serves one adds its
 		 * lws_protocols entry here (sip: RFC 7118; junction: JSON channel). */
@@ -306,6 +312,7 @@ static void stop(junction *j)
 	if (j->drain_timer)
 		g_source_remove(j->drain_timer);
 	jn_call_shutdown(j->calls); /* before the stack: BYEs and 503s go out through it */
+	jn_msg_free(j->msgs); /* before the stack: it unhooks from it */
 	jn_ws_server_free(j->ws);
 	sip_stack_free(j->sip); /* after the lws host: its "sip" callbacks point into the stack */
 	jn_http_free(j->http);
