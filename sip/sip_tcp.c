@@ -106,7 +106,7 @@ static void tls_client_failed(tcp_conn *c)
 	char buf[256] = "";
 	if (e)
 		ERR_error_string_n(e, buf, sizeof buf);
-	if (v != X509_V_OK)
+	if (c->peer->verify && v != X509_V_OK)
 		jn_warn(NULL, "trunk %s: TLS to %s (%s) refused: certificate verify failed: %s",
 			c->peer->label, c->peer->host, c->key, X509_verify_cert_error_string(v));
 	else
@@ -628,11 +628,13 @@ int sip_tls_set_peer(sip_transport *tls, const jn_addr *to, const char *host, bo
 	    !strcmp(old->label, label ? label : "?"))
 		return 0;
 	if (old) {
-		/* Open connections point at the old entry: they no longer match
-		 * what is asked, so they go. */
-		tcp_conn *c = g_hash_table_lookup(t->byaddr, ab);
-		if (c && c->peer == old)
-			conn_close(c, "TLS peer changed");
+		/* Connections made for the old entry point at it and no longer
+		 * match what is asked: they go. */
+		GList *all = g_hash_table_get_keys(t->conns);
+		for (GList *i = all; i; i = i->next)
+			if (((tcp_conn *)i->data)->peer == old)
+				conn_close(i->data, "TLS peer changed");
+		g_list_free(all);
 	}
 	if (!verify)
 		jn_warn(NULL, "trunk %s: TLS certificate of %s is not checked (tls_verify = false)",

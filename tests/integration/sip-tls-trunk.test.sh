@@ -12,7 +12,7 @@
 if [ "${JN_HOSTS_MNTNS:-}" != 1 ]; then
   JN_HOSTS_MNTNS=1 exec unshare --mount --propagation private sh "$0" "$@"
 fi
-tap_plan 12
+tap_plan 13
 cd "$JN_WORK"
 printf '127.0.0.1 localhost trunk.test other.test\n::1 localhost\n' >hosts
 mount --bind "$JN_WORK/hosts" /etc/hosts
@@ -51,7 +51,9 @@ CONF
   jn_start reg.conf "$2" 18790 || return 1
   REG_PID=$JN_PID; JN_PID=
 }
-stop_registrar() { JN_PID=$REG_PID; jn_stop; REG_PID=; }
+BAD=
+stop_registrar() { JN_PID=$REG_PID; jn_stop || BAD="$BAD registrar:$?"; REG_PID=; }
+stop_client() { jn_stop || BAD="$BAD client:$?"; }
 
 # client VERIFY LOG [HOST [CA_FILE]]: junction registering to the trunk
 # over TLS (host 127.0.0.1 and our CA unless given).
@@ -98,19 +100,19 @@ fi
 client true jn1.log || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "valid certificate: trunk registered over TLS" wait_log jn1.log 'trunk itsp: registered (200)'
 tap_check "... and no certificate complaint" sh -c "! grep -q 'certificate verify failed' jn1.log"
-jn_stop
+stop_client
 
 # 2. The same by name: now the DNS SAN is what has to match.
 client true jn4.log trunk.test || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "valid certificate, trunk named trunk.test: registered" wait_log jn4.log 'trunk itsp: registered (200)'
-jn_stop
+stop_client
 
 # 3. No CA file: the system store does not know our throwaway CA.
 client true jn5.log 127.0.0.1 "" || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "no tls_ca_file: the system store refuses our private CA" \
   wait_log jn5.log 'trunk itsp: TLS to 127.0.0.1 (127.0.0.1:15791) refused: certificate verify failed: unable to get local issuer certificate'
 tap_check "... and is not registered" sh -c "! grep -q 'trunk itsp: registered' jn5.log"
-jn_stop
+stop_client
 stop_registrar
 
 # 4. A certificate for other.test: refused, not registered.
@@ -122,20 +124,21 @@ tap_check "wrong name: the verify error is logged with trunk, host and reason" \
 # registration is failed, and retries later.
 tap_check "... the registration fails (408)" wait_log jn2.log 'trunk itsp: failed (408)'
 tap_check "... and is never registered" sh -c "! grep -q 'trunk itsp: registered' jn2.log"
-jn_stop
+stop_client
 
 # 5. The wrong certificate for a trunk named trunk.test: name mismatch.
 client true jn6.log trunk.test || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "trunk.test against a certificate for other.test: refused" \
   wait_log jn6.log 'trunk itsp: TLS to trunk.test (127.0.0.1:15791) refused: certificate verify failed: hostname mismatch'
 tap_check "... and is not registered" sh -c "! grep -q 'trunk itsp: registered' jn6.log"
-jn_stop
+stop_client
 
 # 6. The same wrong certificate with tls_verify = false: registered, warned once.
 client false jn3.log || { tap_not_ok "junction starts"; stop_registrar; tap_done; exit 1; }
 tap_check "tls_verify = false: registered to the wrong name" wait_log jn3.log 'trunk itsp: registered (200)'
 tap_check "... with one warning that the certificate is not checked" \
   test "$(grep -c 'TLS certificate of 127.0.0.1 is not checked' jn3.log)" -eq 1
-jn_stop
+stop_client
 stop_registrar
+tap_check "every junction exited 0 (no sanitizer report)${BAD:+:$BAD}" test -z "$BAD"
 tap_done
