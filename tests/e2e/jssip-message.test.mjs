@@ -6,13 +6,15 @@
 import dgram from 'node:dgram';
 import { plan, ok, done, diag, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog } from './lib.mjs';
 
-plan(8);
+plan(10);
 const WS = 'ws://127.0.0.1:18391';
 const UDP_PORT = 15380;
 const conf = `[api]\nhttp_listen = 127.0.0.1:18390\n[websocket]\nlisten = 127.0.0.1:18391\n` +
   `[sip]\nudp_listen = 127.0.0.1:${UDP_PORT}\ntcp_listen = 127.0.0.1:${UDP_PORT}\nauth_algorithms = MD5,SHA-256\n` +
   `[user:alice]\npassword = al1ce-secret\n[user:bob]\npassword = b0b-secret\n` +
-  `[route:users]\nmatch = ^(alice|bob)$\ntarget = user:$1\n`;
+  `[user:carol]\npassword = c4rol-secret\n` +
+  `[route:users]\nmatch = ^(alice|bob)$\ntarget = user:$1\n` +
+  `[route:carol]\nmatch = ^carol$\nfrom = user:bob\ntarget = user:carol\n`;
 
 // Sends one UDP request to junction and resolves with the first final status.
 function udpRequest(text) {
@@ -93,6 +95,8 @@ try {
     await new Promise(r => setTimeout(r, 500));
     out.inbox2 = bob.inbox.slice();
     out.nowhere = await send(alice, 'nobody', 'x');
+    out.forbidden = await send(alice, 'carol', 'x');
+    out.big = await send(alice, 'bob', 'x'.repeat(9000));
     const reg = once(bob, ['registered', 'registrationFailed'], 8000);
     bob.register();
     out.rereg = await reg;
@@ -109,6 +113,8 @@ try {
   ok(r.unreg === 'unregistered' && r.offline === 'succeeded 202' && r.inbox2.length === 1,
      'after bob un-registers, a message is accepted (202) and not delivered', r);
   ok(r.nowhere === 'failed 404', 'a MESSAGE to a target no route knows gets 404', r.nowhere);
+  ok(r.forbidden === 'failed 403', 'a MESSAGE on a route not open to the sender gets 403', r.forbidden);
+  ok(r.big === 'failed 413', 'a 9000-byte body (over the 8192-byte cap) gets 413 and is not stored', r.big);
   ok(r.rereg === 'registered' && JSON.stringify(r.inbox3) === JSON.stringify(['alice: hi bob, online', 'alice: while you were away']),
      'bob registers again and receives the stored message', r);
   ok(/stored MESSAGE|stored \(1 waiting\)/.test(junctionLog()) && /1 stored messages delivered/.test(junctionLog()),
