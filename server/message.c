@@ -135,6 +135,15 @@ static bool binding_dest(const sip_reg_binding *b, sip_tp_kind *kind, jn_addr *t
 	return jn_addr_parse(sp + 1, 5060, to) == 0;
 }
 
+/* One contact to send to, copied out of the registrar: its views are only
+ * valid until the store changes, and a send may close a flow. */
+typedef struct {
+	char *uri;
+	sip_tp_kind kind;
+	jn_addr to;
+	sip_flow *flow; /* referenced, or NULL */
+} dest;
+
 /* Sends one MESSAGE to every live contact of user `to`. Returns how many
  * went out. */
 static size_t deliver(jn_msg_layer *ml, const char *to, const char *from, const char *ctype,
@@ -144,26 +153,34 @@ static size_t deliver(jn_msg_layer *ml, const char *to, const char *from, const 
 	size_t n = sip_reg_lookup(sip_stack_registrar(ml->sip), to, now_s(), bs, G_N_ELEMENTS(bs));
 	if (n > G_N_ELEMENTS(bs))
 		n = G_N_ELEMENTS(bs);
+	dest ds[G_N_ELEMENTS(bs)];
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!binding_dest(bs[i], &ds[nd].kind, &ds[nd].to))
+			continue;
+		ds[nd].uri = g_strdup(bs[i]->uri);
+		ds[nd].flow = bs[i]->flow ? sip_flow_ref(bs[i]->flow) : NULL;
+		nd++;
+	}
 	char *from_hdr = g_strdup_printf("<sip:%s@%s>;tag=%08x", from, ml->domain, g_random_int());
 	char *to_hdr = g_strdup_printf("<sip:%s@%s>", to, ml->domain);
 	size_t sent = 0;
-	for (size_t i = 0; i < n; i++) {
-		sip_tp_kind kind;
-		jn_addr dst;
-		if (!binding_dest(bs[i], &kind, &dst))
-			continue;
+	for (size_t i = 0; i < nd; i++) {
 		char call_id[40];
 		g_snprintf(call_id, sizeof call_id, "m%08x%08x@junction", g_random_int(), g_random_int());
 		sip_req_opts o = {
-			.method = SIP_METHOD_MESSAGE, .ruri = bs[i]->uri, .rport = true, .from = from_hdr,
+			.method = SIP_METHOD_MESSAGE, .ruri = ds[i].uri, .rport = true, .from = from_hdr,
 			.to = to_hdr, .call_id = call_id, .cseq = 1,
 			.content_type = ctype && *ctype ? ctype : NULL, .body = { body, body_len },
 		};
-		int rc = sip_stack_send_request(ml->sip, kind, bs[i]->flow, &dst, &o, NULL, NULL, NULL);
+		int rc = sip_stack_send_request(ml->sip, ds[i].kind, ds[i].flow, &ds[i].to, &o, NULL, NULL, NULL);
 		if (rc)
-			jn_info(NULL, "MESSAGE to %s at %s: cannot send (%s)", to, bs[i]->uri, g_strerror(rc));
+			jn_info(NULL, "MESSAGE to %s at %s: cannot send (%s)", to, ds[i].uri, g_strerror(rc));
 		else
 			sent++;
+		g_free(ds[i].uri);
+		if (ds[i].flow)
+			sip_flow_unref(ds[i].flow);
 	}
 	g_free(from_hdr);
 	g_free(to_hdr);
