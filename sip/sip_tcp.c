@@ -260,6 +260,10 @@ static ssize_t conn_read(tcp_conn *c, guint8 *buf, size_t cap, const char **why)
 		return n > 0 ? n : -1;
 	}
 	if (c->handshaking) {
+		/* A refused connect wakes the read watch too: the write
+		 * watch reports it, not a handshake that never began. */
+		if (c->connecting)
+			return 0;
 		int rc = tls_flush(c);
 		if (rc == EAGAIN)
 			return 0;
@@ -447,8 +451,8 @@ static int tcp_send(sip_transport *tp, sip_flow *flow, const jn_addr *to, const 
 		if (!to || !to->len)
 			return EDESTADDRREQ;
 		c = g_hash_table_lookup(t->byaddr, jn_addr_str(to, ab, sizeof ab));
-		/* Outbound TLS needs peer verification we do not configure yet:
-		 * over TLS only connections the peer opened are used. */
+		/* Outbound TLS only toward a declared peer: without a name
+		 * there is nothing to check its certificate against. */
 		if (!c && t->tls) {
 			const tls_peer *peer = g_hash_table_lookup(t->peers, ab);
 			if (!peer || !t->client)
