@@ -8,10 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(7);
-const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570;
+plan(11);
+const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
 const conf = `[general]\ncdr_file = ${CDR}\n` +
@@ -22,7 +23,9 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[user:erin]\npassword = er1n-secret\n` +
   `[trunk:itsp]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\n` +
   // 0123 -> "trunk": baresip answers only its account's user part.
-  `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n`;
+  `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
+  // 1xxx reaches the trunk unchanged: baresip has no such account (404).
+  `[route:bad]\nmatch = ^1\\d+$\ntarget = trunk:itsp\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // baresip as the trunk.
@@ -33,7 +36,8 @@ fs.writeFileSync(path.join(BDIR, 'config'), [
   `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
   'rtp_ports 26100-26199', `audio_source aufile,${toneWav('tone880.wav', 880, 60, 8000)}`, 'audio_player alsa,null', `snd_path ${SND}`,
   'module_path /usr/lib/baresip/modules', 'module g711.so', 'module opus.so', 'module aufile.so',
-  'module alsa.so', 'module sndfile.so', 'module account.so', ''].join('\n'));
+  'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
+  `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
 fs.writeFileSync(path.join(BDIR, 'accounts'),
   `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
 
@@ -95,6 +99,17 @@ function readWav(file) {
   return { rate, samples };
 }
 
+// One ctrl_tcp command (netstring JSON) to baresip.
+function baresipCommand(command) {
+  return new Promise((res, rej) => {
+    const js = JSON.stringify({ command, token: 't1' });
+    const sock = net.connect(CTRL, '127.0.0.1', () => sock.write(`${Buffer.byteLength(js)}:${js},`));
+    sock.on('data', () => { sock.end(); res(); });
+    sock.on('error', rej);
+    setTimeout(() => { sock.destroy(); res(); }, 1000);
+  });
+}
+
 const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
 async function waitFor(pred, ms) {
   for (let t = 0; t < ms; t += 100) { if (pred()) return true; await sleep(100); }
@@ -144,6 +159,23 @@ try {
   ok(c.target === 'trunk:itsp' && c.number === 'trunk' && c.cause === 'normal' && c.media === 'transcode' &&
      c.legs && c.legs[1] && c.legs[1].kind === 'rtp' && c.legs[1].packets_received > 50 && c.legs[1].packets_sent > 50,
      `CDR: target ${c.target}, cause ${c.cause}, media ${c.media}`, c);
+
+  // ---- the trunk hangs up: its BYE reaches the browser ----
+  const r2 = await page.evaluate(() => { jn.ended = null; return jn.call('0123'); });
+  await page.evaluate(() => jn.session.on('ended', e => { jn.ended = `${e.originator} ${e.cause}`; }));
+  await sleep(1000);
+  await baresipCommand('hangup');
+  let ended = null;
+  for (let i = 0; i < 50 && !ended; i++) { await sleep(100); ended = await page.evaluate(() => jn.ended); }
+  ok(r2 === 'confirmed' && ended === 'remote Terminated', `the trunk hangs up: the browser gets BYE (${r2}, ended: ${ended})`, blog);
+  ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].reason === 'callee hung up',
+     'its CDR line: normal, callee hung up', cdrLines()[1]);
+
+  // ---- the trunk refuses: its code reaches the browser ----
+  const r3 = await page.evaluate(() => jn.call('1234'));
+  ok(/^failed 404/.test(r3), `baresip's 404 for an unknown user goes back to the browser (${r3})`);
+  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].sip_code === 404 && cdrLines()[2].cause === 'rejected',
+     'its CDR line: rejected, 404', cdrLines()[2]);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
