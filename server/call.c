@@ -250,11 +250,8 @@ static gboolean ack_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp)
+static int respond_sdp(jn_call_layer *cl, call *c, sip_tx *tx, uint16_t code, const char *sdp)
 {
-	sip_tx *tx = c->state == CS_INVITED ? c->inv_tx : c->reinv_tx;
-	if (!tx)
-		return false;
 	char contact[200], ab[80];
 	g_snprintf(contact, sizeof contact, "Contact: <sip:junction@%s%s%s>\r\n",
 		   contact_addr(&c->local, ab, sizeof ab),
@@ -264,7 +261,25 @@ bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp)
 	sip_resp_opts ro = { .record_route = c->state == CS_INVITED, .extra = contact,
 			     .content_type = "application/sdp",
 			     .body = { sdp, strlen(sdp) } };
-	int rc = sip_stack_respond(cl->sip, tx, 200, NULL, &ro);
+	return sip_stack_respond(cl->sip, tx, code, NULL, &ro);
+}
+
+bool call_progress_browser(jn_call_layer *cl, call *c, const char *sdp)
+{
+	if (c->state != CS_INVITED || !c->inv_tx)
+		return false;
+	int rc = respond_sdp(cl, c, c->inv_tx, 183, sdp);
+	if (rc)
+		jn_warn(c->id, "cannot send 183: %s", strerror(rc));
+	return rc == 0;
+}
+
+bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp)
+{
+	sip_tx *tx = c->state == CS_INVITED ? c->inv_tx : c->reinv_tx;
+	if (!tx)
+		return false;
+	int rc = respond_sdp(cl, c, tx, 200, sdp);
 	if (rc) {
 		jn_warn(c->id, "cannot send 200: %s", strerror(rc));
 		call_end(cl, c, JN_CDR_FAILED, 500, "cannot send the answer");

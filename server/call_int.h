@@ -93,6 +93,9 @@ void call_post_event(call *c, int kind, const char *text);
 /* Sends the 200 with sdp to the browser's INVITE; false if it failed (the
  * call is then ended). */
 bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp);
+/* Sends a 183 with sdp (early media) to the browser's INVITE: its ICE and
+ * DTLS can start while the callee rings. */
+bool call_progress_browser(jn_call_layer *cl, call *c, const char *sdp);
 /* Sends our BYE in the browser's dialog. */
 void call_send_bye(jn_call_layer *cl, call *c);
 

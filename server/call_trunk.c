@@ -546,6 +546,11 @@ bool call_trunk_event(jn_call_layer *cl, call *c, int kind, const char *text)
 	if (kind == EV_ANSWER && c->state == CS_INVITED) {
 		g_free(t->pc_sdp);
 		t->pc_sdp = g_strdup(text);
+		/* The browser checks ICE only once it has our answer: give it
+		 * in a 183 so the browser leg is up while the trunk rings (its
+		 * ICE would give up otherwise). The 200 repeats it. */
+		if (t->state != TS_UP)
+			call_progress_browser(cl, c, text);
 		maybe_answer(cl, c);
 		return true;
 	}

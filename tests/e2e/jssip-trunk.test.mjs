@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(11);
+plan(13);
 const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -25,7 +25,9 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   // 0123 -> "trunk": baresip answers only its account's user part.
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
   // 1xxx reaches the trunk unchanged: baresip has no such account (404).
-  `[route:bad]\nmatch = ^1\\d+$\ntarget = trunk:itsp\n`;
+  `[route:bad]\nmatch = ^1\\d+$\ntarget = trunk:itsp\n` +
+  // 2xxx -> "slow": an account that answers only when told (ctrl_tcp accept).
+  `[route:slow]\nmatch = ^2\\d+$\nstrip = 4\nprepend = slow\ntarget = trunk:itsp\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // baresip as the trunk.
@@ -39,7 +41,8 @@ fs.writeFileSync(path.join(BDIR, 'config'), [
   'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
   `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
 fs.writeFileSync(path.join(BDIR, 'accounts'),
-  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
+  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n` +
+  `<sip:slow@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA\n`);
 
 const pageSetup = () => {
   window.jn = {};
@@ -176,6 +179,19 @@ try {
   ok(/^failed 404/.test(r3), `baresip's 404 for an unknown user goes back to the browser (${r3})`);
   ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].sip_code === 404 && cdrLines()[2].cause === 'rejected',
      'its CDR line: rejected, 404', cdrLines()[2]);
+
+  // ---- the trunk rings for 8 s: the browser leg (183 with our answer) stays up ----
+  const pending = page.evaluate(() => jn.call('2000'));
+  await sleep(8000);
+  await baresipCommand('accept');
+  const r4 = await pending;
+  await sleep(1500);
+  const heard = r4 === 'confirmed' ? analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture(); return { s: x.samples, r: x.rate }; }))) : { freq: 0, rms: 0 };
+  ok(r4 === 'confirmed' && Math.abs(heard.freq - 880) <= 15 && heard.rms > 0.01,
+     `answered after 8 s of ringing: confirmed, the browser hears ${heard.freq} Hz (${r4})`, junctionLog());
+  const h4 = await page.evaluate(() => jn.hangup());
+  ok(h4 === 'ended Terminated' && await waitFor(() => cdrLines().length === 4 && cdrLines()[3].media === 'transcode', 3000),
+     'hung up; CDR transcode', cdrLines()[3]);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
