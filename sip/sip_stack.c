@@ -13,6 +13,8 @@
 #include "util/log.h"
 
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+/* The Allow header value: MESSAGE is allowed while a handler is set. */
+#define ALLOW_OF(s) ((s)->message_fn ? ALLOW ", MESSAGE" : ALLOW)
 #define SUPPORTED "outbound, path"
 #define ACCEPT "application/sdp"
 
@@ -493,12 +495,14 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 	sip_tx_set_data(tx, d, srv_data_free);
 
 	/* §8.2: method, then Max-Forwards, then extensions, then the request. */
+	char allow[96];
+	g_snprintf(allow, sizeof allow, "Allow: %s\r\n", ALLOW_OF(s));
 	if (m->method == SIP_METHOD_UNKNOWN) {
-		respond_simple(s, tx, 501, NULL, "Allow: " ALLOW "\r\n");
+		respond_simple(s, tx, 501, NULL, allow);
 		return;
 	}
 	if (!method_allowed(m->method) && !(m->method == SIP_METHOD_MESSAGE && s->message_fn)) {
-		respond_simple(s, tx, 405, NULL, "Allow: " ALLOW "\r\n");
+		respond_simple(s, tx, 405, NULL, allow);
 		return;
 	}
 	if (m->max_forwards == 0) {
@@ -531,10 +535,12 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 		return;
 	}
 	switch (m->method) {
-	case SIP_METHOD_OPTIONS:
-		respond_simple(s, tx, 200, NULL,
-			       "Allow: " ALLOW "\r\nAccept: " ACCEPT "\r\nSupported: " SUPPORTED "\r\n");
+	case SIP_METHOD_OPTIONS: {
+		char hdrs[256];
+		g_snprintf(hdrs, sizeof hdrs, "%sAccept: " ACCEPT "\r\nSupported: " SUPPORTED "\r\n", allow);
+		respond_simple(s, tx, 200, NULL, hdrs);
 		return;
+	}
 	case SIP_METHOD_REGISTER:
 		handle_register(s, tx, m, from);
 		return;
