@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(13);
+plan(15);
 const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -192,6 +192,17 @@ try {
   const h4 = await page.evaluate(() => jn.hangup());
   ok(h4 === 'ended Terminated' && await waitFor(() => cdrLines().length === 4 && cdrLines()[3].media === 'transcode', 3000),
      'hung up; CDR transcode', cdrLines()[3]);
+
+  // ---- the browser gives up while the trunk rings: CANCEL on both legs ----
+  const blogC = blog.length;
+  const pc = page.evaluate(() => jn.call('2001'));
+  await sleep(2000);
+  await page.evaluate(() => jn.session.terminate());
+  const r5 = await pc;
+  const cancelled = await waitFor(() => /session closed/.test(blog.slice(blogC)), 3000);
+  ok(/Canceled$/.test(r5) && cancelled, `the browser cancels (${r5}): baresip's ringing call ends (CANCEL)`, blog.slice(blogC));
+  ok(await waitFor(() => cdrLines().length === 5 && cdrLines()[4].cause === 'cancelled', 3000),
+     'its CDR line: cancelled', cdrLines()[4]);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
