@@ -53,6 +53,7 @@ struct call_trunk {
 	size_t n_codecs;
 	char *pc_sdp;	   /* the browser's answer, kept until the trunk answers */
 	bool trunk_hung_up;
+	bool limit_held;   /* a slot of the trunk's max_calls */
 	/* worker side */
 	rtc_rtp *rtp;
 	jn_mbridge *mb;
@@ -243,6 +244,13 @@ void call_trunk_start(jn_call_layer *cl, call *c, const char *trunk)
 		call_end(cl, c, JN_CDR_FAILED, 503, "trunk host is not an address");
 		return;
 	}
+	int lrc = jn_route_limits_acquire(cl->limits, JN_ROUTE_TRUNK, trunk);
+	if (lrc) {
+		call_respond(cl, c->inv_tx, 503, lrc == EBUSY ? "Service Unavailable (trunk call limit)" : NULL);
+		call_end(cl, c, JN_CDR_REJECTED, 503, "trunk call limit");
+		return;
+	}
+	t->limit_held = true;
 	const char *from_user = jn_config_str(cfg, sec, "from_user");
 	const char *from_domain = jn_config_str(cfg, sec, "from_domain");
 	char tag[17], cid[25];
@@ -562,6 +570,9 @@ void call_trunk_end(jn_call_layer *cl, call *c)
 	call_trunk *t = c->t;
 	if (t->key)
 		g_hash_table_remove(cl->calls, t->key);
+	if (t->limit_held)
+		jn_route_limits_release(cl->limits, JN_ROUTE_TRUNK, t->name);
+	t->limit_held = false;
 	if (t->trunk_hung_up) {
 		t->state = TS_DONE;
 		return;

@@ -4,14 +4,16 @@
 // Opus leg to the trunk's PCMU leg (transcode). Checks: the call is
 // confirmed, the browser hears ~880 Hz, baresip heard ~440 Hz (the browser's
 // tone), a hangup from the browser reaches baresip as BYE, and the CDR line
-// says target trunk:itsp, media transcode. See docs/calls.md.
+// says target trunk:itsp, media transcode. Then: BYE from the trunk, the
+// trunk's 404 relayed, a trunk that rings 8 s (a second call meanwhile gets
+// 503 from max_calls = 1), CANCEL while ringing. See docs/calls.md.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(15);
+plan(16);
 const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -21,7 +23,7 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 25500\nport_max = 25999\n` +
   `[media]\nrtp_address = 127.0.0.1\nrtp_port_min = 26000\nrtp_port_max = 26099\n` +
   `[user:erin]\npassword = er1n-secret\n` +
-  `[trunk:itsp]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\n` +
+  `[trunk:itsp]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\nmax_calls = 1\n` +
   // 0123 -> "trunk": baresip answers only its account's user part.
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
   // 1xxx reaches the trunk unchanged: baresip has no such account (404).
@@ -182,7 +184,16 @@ try {
 
   // ---- the trunk rings for 8 s: the browser leg (183 with our answer) stays up ----
   const pending = page.evaluate(() => jn.call('2000'));
-  await sleep(8000);
+  await sleep(2000);
+  // [trunk:itsp] max_calls = 1: a second call while this one rings is refused.
+  const busy = await page.evaluate(() => new Promise(res => {
+    setTimeout(() => res('timeout'), 6000);
+    jn.ua.call('sip:0123@127.0.0.1', { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] },
+      eventHandlers: { failed: e => res(`failed ${e.message && e.message.status_code}`), confirmed: () => res('confirmed') } });
+  }));
+  ok(busy === 'failed 503' && await waitFor(() => cdrLines().length === 4 && cdrLines()[3].sip_code === 503, 3000),
+     `a second call beyond the trunk's max_calls = 1 gets 503 (${busy})`, cdrLines()[3]);
+  await sleep(6000);
   await baresipCommand('accept');
   const r4 = await pending;
   await sleep(1500);
@@ -190,8 +201,8 @@ try {
   ok(r4 === 'confirmed' && Math.abs(heard.freq - 880) <= 15 && heard.rms > 0.01,
      `answered after 8 s of ringing: confirmed, the browser hears ${heard.freq} Hz (${r4})`, junctionLog());
   const h4 = await page.evaluate(() => jn.hangup());
-  ok(h4 === 'ended Terminated' && await waitFor(() => cdrLines().length === 4 && cdrLines()[3].media === 'transcode', 3000),
-     'hung up; CDR transcode', cdrLines()[3]);
+  ok(h4 === 'ended Terminated' && await waitFor(() => cdrLines().length === 5 && cdrLines()[4].media === 'transcode', 3000),
+     'hung up; CDR transcode', cdrLines()[4]);
 
   // ---- the browser gives up while the trunk rings: CANCEL on both legs ----
   const blogC = blog.length;
@@ -201,8 +212,8 @@ try {
   const r5 = await pc;
   const cancelled = await waitFor(() => /session closed/.test(blog.slice(blogC)), 3000);
   ok(/Canceled$/.test(r5) && cancelled, `the browser cancels (${r5}): baresip's ringing call ends (CANCEL)`, blog.slice(blogC));
-  ok(await waitFor(() => cdrLines().length === 5 && cdrLines()[4].cause === 'cancelled', 3000),
-     'its CDR line: cancelled', cdrLines()[4]);
+  ok(await waitFor(() => cdrLines().length === 6 && cdrLines()[5].cause === 'cancelled', 3000),
+     'its CDR line: cancelled', cdrLines()[5]);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
