@@ -48,7 +48,7 @@ static char *dialog_key(sip_pl call_id, sip_pl from_tag)
 /* ---- call records ---- */
 
 static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, const char *user, const char *caller_number,
-		      const char *dialled, const char *route, const char *number, int64_t start_us,
+		      const char *dialled, const char *route, const char *target, const char *number, int64_t start_us,
 		      jn_cdr_cause cause, int code, const char *reason, const rtc_pc_stats *st,
 		      const call *c)
 {
@@ -59,7 +59,7 @@ static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, cons
 		g_strlcpy(caller, "anonymous", sizeof caller);
 	jn_cdr_record r = {
 		.call_id = id, .caller = caller, .caller_number = caller_number,
-		.callee = dialled, .route = route, .target = route ? "echo" : NULL, .number = number,
+		.callee = dialled, .route = route, .target = target, .number = number,
 		.start_us = start_us, .answer_us = answer_us, .end_us = g_get_real_time(),
 		.cause = cause, .sip_code = code, .reason = reason,
 	};
@@ -308,8 +308,9 @@ static gboolean on_core_event(gpointer data)
 	call *c = ev->c;
 	jn_call_layer *cl = c->cl;
 	if (cl && ev->kind == EV_FINISHED) {
-		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
-			  c->cause, c->sip_code, c->reason, c->have_stats ? &c->st : NULL, c);
+		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name,
+			  c->route_name ? "echo" : NULL, c->number, c->start_us, c->cause, c->sip_code, c->reason,
+			  c->have_stats ? &c->st : NULL, c);
 		cl->live--;
 		check_drained(cl);
 	} else if (cl && c->state != CS_ENDED && c->t && call_trunk_event(cl, c, ev->kind, ev->text)) {
@@ -368,12 +369,12 @@ static void check_drained(jn_call_layer *cl)
 
 /* A refusal before any media exists: answer and write its record. */
 static void refuse(jn_call_layer *cl, sip_tx *tx, const char *id, const char *user, const char *caller_number,
-		   const char *dialled, const char *route, const char *number, int64_t start_us,
+		   const char *dialled, const char *route, const char *target, const char *number, int64_t start_us,
 		   uint16_t code, const char *reason, jn_cdr_cause cause)
 {
 	call_respond(cl, tx, code, reason);
 	jn_info(id, "refused %u %s", code, reason);
-	write_cdr(cl, id, 0, user, caller_number, dialled, route, number, start_us, cause, code, reason, NULL, NULL);
+	write_cdr(cl, id, 0, user, caller_number, dialled, route, target, number, start_us, cause, code, reason, NULL, NULL);
 }
 
 static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -400,19 +401,24 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	int rc = jn_route_lookup(cl->routes, JN_ROUTE_USER, who, dialled, (gssize)dl, &rr);
 	if (rc) {
 		int code = jn_route_sip_status(rc);
-		refuse(cl, tx, id, who, caller_number, dialled, NULL, NULL, start_us, (uint16_t)code,
+		refuse(cl, tx, id, who, caller_number, dialled, NULL, NULL, NULL, start_us, (uint16_t)code,
 		       rc == JN_ROUTE_EFORBIDDEN ? "Forbidden" : "Not Found", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
 	}
+	char tgt[JN_ROUTE_NAME_MAX + 16];
+	if (rr.kind == JN_ROUTE_TO_ECHO)
+		g_strlcpy(tgt, "echo", sizeof tgt);
+	else
+		g_snprintf(tgt, sizeof tgt, "%s:%s", jn_route_target_str(rr.kind), rr.name);
 	if (rr.kind != JN_ROUTE_TO_ECHO && rr.kind != JN_ROUTE_TO_TRUNK) {
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 480,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 480,
 		       "Target not supported yet", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
 	}
 	if (!req->body.l) {
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 488,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 488,
 		       "Not Acceptable Here (an INVITE without an SDP offer)", JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
@@ -422,7 +428,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	if (sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
 		char reason[160];
 		g_snprintf(reason, sizeof reason, "Not Acceptable Here (bad SDP: %s)", serr.reason);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 488, reason,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 488, reason,
 		       JN_CDR_REJECTED);
 		g_free(caller_number);
 		return;
@@ -430,7 +436,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	rc = jn_route_limits_acquire(cl->limits, JN_ROUTE_USER, who);
 	if (rc) {
 		sdp_unref(offer);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us,
 		       rc == EBUSY ? 486 : 403, rc == EBUSY ? "Busy Here (call limit)" : "Forbidden",
 		       rc == EBUSY ? JN_CDR_BUSY : JN_CDR_REJECTED);
 		g_free(caller_number);
@@ -459,7 +465,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		/* A second INVITE with the same Call-ID and From tag (a new branch):
 		 * the first one already owns the dialog. */
 		jn_route_limits_release(cl->limits, JN_ROUTE_USER, who);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, rr.number, start_us, 482,
+		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 482,
 		       "Loop Detected", JN_CDR_REJECTED);
 		call_unref(c);
 		return;
@@ -646,8 +652,9 @@ void jn_call_shutdown(jn_call_layer *cl)
 		call_ref(c);
 		c->shutdown = true; /* before the worker sees the stop */
 		call_end(cl, c, JN_CDR_SHUTDOWN, 0, "daemon stopping");
-		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name, c->number, c->start_us,
-			  c->cause, c->sip_code, c->reason, NULL, c);
+		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name,
+			  c->route_name ? "echo" : NULL, c->number, c->start_us, c->cause, c->sip_code, c->reason,
+			  NULL, c);
 		c->cl = NULL;
 		call_unref(c);
 	}
