@@ -6,15 +6,16 @@
 // tone), a hangup from the browser reaches baresip as BYE, and the CDR line
 // says target trunk:itsp, media transcode. Then: BYE from the trunk, the
 // trunk's 404 relayed, a trunk that rings 8 s (a second call meanwhile gets
-// 503 from max_calls = 1), CANCEL while ringing. See docs/calls.md.
+// 503 from max_calls = 1), CANCEL while ringing, and a trunk (sipp) that
+// challenges with 401 then answers 486. See docs/calls.md.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
 
-plan(16);
-const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
+plan(18);
+const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, AUTHPORT = 15590, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
 const conf = `[general]\ncdr_file = ${CDR}\n` +
@@ -29,6 +30,8 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   // 1xxx reaches the trunk unchanged: baresip has no such account (404).
   `[route:bad]\nmatch = ^1\\d+$\ntarget = trunk:itsp\n` +
   // 2xxx -> "slow": an account that answers only when told (ctrl_tcp accept).
+  `[trunk:auth]\nhost = 127.0.0.1\nport = ${AUTHPORT}\nusername = jn\npassword = jn-pass\ncodecs = pcmu\n` +
+  `[route:auth]\nmatch = ^3\\d+$\ntarget = trunk:auth\n` +
   `[route:slow]\nmatch = ^2\\d+$\nstrip = 4\nprepend = slow\ntarget = trunk:itsp\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
@@ -114,6 +117,40 @@ function baresipCommand(command) {
     setTimeout(() => { sock.destroy(); res(); }, 1000);
   });
 }
+
+// sipp as a trunk that challenges (401), wants our Authorization, then says 486.
+const AUTHXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="trunk auth">
+  <recv request="INVITE" />
+  <send><![CDATA[
+SIP/2.0 401 Unauthorized
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+WWW-Authenticate: Digest realm="itsp", nonce="n0nce1", algorithm=MD5
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" />
+  <recv request="INVITE">
+    <action><ereg regexp="Authorization: Digest username=.jn., realm=.itsp., nonce=.n0nce1." search_in="msg" check_it="true" assign_to="a"/></action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag02[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK" />
+  <Reference variables="a" />
+</scenario>
+`;
 
 const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
 async function waitFor(pred, ms) {
@@ -214,6 +251,19 @@ try {
   ok(/Canceled$/.test(r5) && cancelled, `the browser cancels (${r5}): baresip's ringing call ends (CANCEL)`, blog.slice(blogC));
   ok(await waitFor(() => cdrLines().length === 6 && cdrLines()[5].cause === 'cancelled', 3000),
      'its CDR line: cancelled', cdrLines()[5]);
+
+  // ---- a trunk that wants digest auth: 401 answered with its username/password ----
+  fs.writeFileSync(path.join(WORK, 'trunk-auth.xml'), AUTHXML);
+  const sipp = spawn('timeout', ['30', 'sipp', '-sf', path.join(WORK, 'trunk-auth.xml'), '-i', '127.0.0.1', '-p', String(AUTHPORT),
+                                 '-m', '1', '-nostdin', '-timeout', '20s', '-trace_err', '-trace_msg'], { cwd: WORK, stdio: 'ignore' });
+  const sippExit = new Promise(res => sipp.on('exit', code => res(code)));
+  await sleep(500);
+  const r6 = await page.evaluate(() => jn.call('3000'));
+  const sc = await Promise.race([sippExit, sleep(5000).then(() => 'timeout')]);
+  ok(/^failed 486/.test(r6) && sc === 0, `401 answered with the trunk's credentials; its 486 reaches the browser (${r6}, sipp exit ${sc})`,
+     fs.readdirSync(WORK).filter(f => /sipp|trunk-auth/.test(f)).map(f => f + ':\n' + fs.readFileSync(path.join(WORK, f), 'utf8')).join('\n'));
+  ok(await waitFor(() => cdrLines().length === 7 && cdrLines()[6].cause === 'busy' && cdrLines()[6].sip_code === 486 &&
+                   cdrLines()[6].target === 'trunk:auth', 3000), 'its CDR line: busy, 486, target trunk:auth', cdrLines()[6]);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
