@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_PKGS="gcc make autoconf automake libtool pkg-config curl ca-certificates
  libglib2.0-dev libnice-dev libssl-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-glib
  libmicrohttpd-dev libjansson-dev libopus-dev libspeexdsp-dev libspandsp-dev nodejs npm"
-TEST_PKGS="clang libclang-rt-14-dev iproute2 util-linux procps valgrind
+TEST_PKGS="clang libclang-rt-14-dev iproute2 util-linux mount procps valgrind openssl
  sip-tester baresip kamailio kamailio-websocket-modules sipsak sox espeak-ng
  chromium python3 python3-aiortc python3-websockets dnsmasq-base"
 
