@@ -341,25 +341,13 @@ static void trunk_failed(jn_call_layer *cl, call *c, int status, const char *why
 /* Answers a 401/407 once with the trunk's credentials. */
 static bool answer_challenge(call_trunk *t, const sip_msg *m, bool proxy)
 {
-	sip_auth_hdr ch[8];
-	size_t n = 0;
-	sip_hdr_iter it;
-	sip_pl v;
-	sip_hdr_iter_init(&it, m, proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE, NULL, false);
-	while (n < G_N_ELEMENTS(ch) && sip_hdr_iter_next(&it, &v))
-		if (sip_auth_parse(v.p, v.l, &ch[n]) == 0)
-			n++;
-	int i = sip_auth_client_choose(ch, n);
-	if (i < 0)
-		return false;
-	char buf[2048];
-	size_t len;
 	sip_auth_client_opts ao = { .username = t->username, .password = t->password, .method = "INVITE",
 				    .uri = t->ruri };
-	if (sip_auth_client_answer(&ch[i], &ao, buf, sizeof buf, &len) != 0)
+	char *line = sip_stack_auth_line(m, proxy, &ao);
+	if (!line)
 		return false;
 	g_free(t->auth_line);
-	t->auth_line = g_strdup_printf("%s: %.*s\r\n", proxy ? "Proxy-Authorization" : "Authorization", (int)len, buf);
+	t->auth_line = line;
 	return true;
 }
 

@@ -1001,3 +1001,25 @@ void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *use
 	s->registered_fn = fn;
 	s->registered_user = user;
 }
+
+/* --- answering challenges (client side) ------------------------------------ */
+
+char *sip_stack_auth_line(const sip_msg *resp, bool proxy, const sip_auth_client_opts *o)
+{
+	sip_auth_hdr ch[8];
+	size_t n = 0;
+	sip_hdr_iter it;
+	sip_pl v;
+	sip_hdr_iter_init(&it, resp, proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE, NULL, false);
+	while (n < G_N_ELEMENTS(ch) && sip_hdr_iter_next(&it, &v))
+		if (sip_auth_parse(v.p, v.l, &ch[n]) == 0)
+			n++;
+	int i = sip_auth_client_choose(ch, n);
+	if (i < 0)
+		return NULL;
+	char buf[2048];
+	size_t len;
+	if (sip_auth_client_answer(&ch[i], o, buf, sizeof buf, &len) != 0)
+		return NULL;
+	return g_strdup_printf("%s: %.*s\r\n", proxy ? "Proxy-Authorization" : "Authorization", (int)len, buf);
+}

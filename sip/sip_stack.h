@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sip/sip_auth.h"
 #include "sip/sip_build.h"
 #include "sip/sip_msg.h"
 #include "sip/sip_reg.h"
@@ -156,5 +157,11 @@ typedef void (*sip_stack_registered_fn)(void *user, sip_stack *s, const char *ao
 void sip_stack_on_message(sip_stack *s, sip_stack_request_fn fn, void *user);
 /* Called after every successful REGISTER (NULL: nothing). */
 void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *user);
+
+/* The header line answering the best challenge of a 401 (proxy false:
+ * WWW-Authenticate -> "Authorization: ...\r\n") or a 407 (Proxy-Authenticate
+ * -> "Proxy-Authorization: ...\r\n"), or NULL if none can be answered.
+ * g_free it. Used by every client request we send (REGISTER, INVITE). */
+char *sip_stack_auth_line(const sip_msg *resp, bool proxy, const sip_auth_client_opts *o);
 
 #endif

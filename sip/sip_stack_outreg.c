@@ -122,27 +122,15 @@ static void fail(sip_outreg *r, int status)
 /* Picks the challenge we can answer among every WWW-/Proxy-Authenticate. */
 static bool answer_challenge(sip_outreg *r, const sip_msg *m, bool proxy)
 {
-	sip_auth_hdr ch[8];
-	size_t n = 0;
-	sip_hdr_iter it;
-	sip_pl v;
-	sip_hdr_iter_init(&it, m, proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE, NULL, false);
-	while (n < G_N_ELEMENTS(ch) && sip_hdr_iter_next(&it, &v))
-		if (sip_auth_parse(v.p, v.l, &ch[n]) == 0)
-			n++;
-	int i = sip_auth_client_choose(ch, n);
-	if (i < 0)
-		return false;
-	char uri[300], buf[2048];
-	size_t len;
+	char uri[300];
 	snprintf(uri, sizeof uri, "sip:%s", r->domain);
 	sip_auth_client_opts ao = { .username = r->username, .password = r->password,
 				    .method = "REGISTER", .uri = uri };
-	if (sip_auth_client_answer(&ch[i], &ao, buf, sizeof buf, &len) != 0)
+	char *line = sip_stack_auth_line(m, proxy, &ao);
+	if (!line)
 		return false;
 	g_free(r->auth_line);
-	r->auth_line = g_strdup_printf("%s: %.*s\r\n", proxy ? "Proxy-Authorization" : "Authorization",
-				       (int)len, buf);
+	r->auth_line = line;
 	return true;
 }
 
