@@ -395,19 +395,30 @@ static bool in_bundle(const sdp_session *s, sdp_str mid)
 	return false;
 }
 
+/* Every operation starts with a clear error and checked local capabilities. */
+static int begin(const sdp_local *l, sdp_error *err)
+{
+	if (err) {
+		err->line = 0;
+		err->reason[0] = '\0';
+	}
+	return check_local(l, err);
+}
+
+static void neg_clear(sdp_neg *neg)
+{
+	memset(neg, 0, sizeof *neg);
+	neg->audio = -1;
+}
+
 int sdp_answer(const sdp_session *offer, const sdp_local *l, GString *out, sdp_neg *neg,
 	       sdp_error *err)
 {
 	sdp_neg local_neg;
 	if (!neg)
 		neg = &local_neg;
-	memset(neg, 0, sizeof *neg);
-	neg->audio = -1;
-	if (err) {
-		err->line = 0;
-		err->reason[0] = '\0';
-	}
-	int rc = check_local(l, err);
+	neg_clear(neg);
+	int rc = begin(l, err);
 	if (rc)
 		return rc;
 	oa o = { .offer = offer, .l = l, .err = err, .best_rc = 0 };
@@ -486,11 +497,7 @@ int sdp_answer(const sdp_session *offer, const sdp_local *l, GString *out, sdp_n
 
 int sdp_offer(const sdp_local *l, GString *out, sdp_error *err)
 {
-	if (err) {
-		err->line = 0;
-		err->reason[0] = '\0';
-	}
-	int rc = check_local(l, err);
+	int rc = begin(l, err);
 	if (rc)
 		return rc;
 	size_t n = l->n_codecs;
@@ -583,13 +590,8 @@ static int answer_fail(sdp_error *err, int code, const char *what)
 int sdp_process_answer(const sdp_session *ans, const sdp_local *l, sdp_neg *neg,
 		       sdp_error *err)
 {
-	memset(neg, 0, sizeof *neg);
-	neg->audio = -1;
-	if (err) {
-		err->line = 0;
-		err->reason[0] = '\0';
-	}
-	int rc = check_local(l, err);
+	neg_clear(neg);
+	int rc = begin(l, err);
 	if (rc)
 		return rc;
 	/* our offers have one audio m-line: the answer must mirror it */

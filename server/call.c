@@ -95,16 +95,16 @@ void call_post_event(call *c, int kind, const char *text)
 	jn_core_post(on_core_event, ev);
 }
 
-static void pc_answer(void *user, const char *sdp)
+void call_pc_answer(void *user, const char *sdp)
 {
 	call_post_event(user, EV_ANSWER, sdp);
 }
 
-static void pc_state(void *user, rtc_pc_state st, const char *reason)
+void call_pc_state(void *user, rtc_pc_state st, const char *reason)
 {
 	call *c = user;
 	if (st == RTC_PC_CONNECTED)
-		jn_info(c->id, "media connected");
+		jn_info(c->id, "browser media connected");
 	else if (st == RTC_PC_CLOSED)
 		call_post_event(c, EV_CLOSED, reason);
 }
@@ -488,7 +488,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		.port_max = cl->port_max, .stun_server = cl->stun, .turn_server = cl->turn,
 		.turn_username = cl->turn_user, .turn_password = cl->turn_pass,
 		.consent_timeout = cl->consent_timeout, .echo = true, .id = c->id,
-		.answer = pc_answer, .state = pc_state, .user = c,
+		.answer = call_pc_answer, .state = call_pc_state, .user = c,
 	};
 	jn_worker_post(c->wk, w_start, j);
 }

@@ -90,6 +90,10 @@ void call_respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reas
 void call_end(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, const char *reason);
 /* From the worker: posts an EV_* with a copied text to the core. */
 void call_post_event(call *c, int kind, const char *text);
+/* rtc_pc callbacks (worker thread) shared by every browser leg: the answer
+ * and a closed connection become core events. */
+void call_pc_answer(void *user, const char *sdp);
+void call_pc_state(void *user, rtc_pc_state st, const char *reason);
 /* Sends the 200 with sdp to the browser's INVITE; false if it failed (the
  * call is then ended). */
 bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp);

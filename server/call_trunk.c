@@ -85,20 +85,6 @@ void call_trunk_free(call_trunk *t)
 
 /* ---- worker side ---- */
 
-static void pc_answer(void *user, const char *sdp)
-{
-	call_post_event(user, EV_ANSWER, sdp);
-}
-
-static void pc_state(void *user, rtc_pc_state st, const char *reason)
-{
-	call *c = user;
-	if (st == RTC_PC_CONNECTED)
-		jn_info(c->id, "browser media connected");
-	else if (st == RTC_PC_CLOSED)
-		call_post_event(c, EV_CLOSED, reason);
-}
-
 /* Browser RTP goes into the bridge once it exists (dropped before). */
 static void pc_rtp(void *user, const uint8_t *buf, size_t len)
 {
@@ -279,7 +265,7 @@ void call_trunk_start(jn_call_layer *cl, call *c, const char *trunk)
 		.port_max = cl->port_max, .stun_server = cl->stun, .turn_server = cl->turn,
 		.turn_username = cl->turn_user, .turn_password = cl->turn_pass,
 		.consent_timeout = cl->consent_timeout, .echo = false, .id = c->id,
-		.answer = pc_answer, .rtp = pc_rtp, .state = pc_state, .user = c,
+		.answer = call_pc_answer, .rtp = pc_rtp, .state = call_pc_state, .user = c,
 	};
 	j->ro = (rtc_rtp_opts){ .context = jn_worker_context(c->wk), .address = cl->rtp_addr,
 				.port_min = cl->rtp_port_min, .port_max = cl->rtp_port_max,

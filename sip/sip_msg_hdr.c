@@ -500,23 +500,17 @@ int sip_via_parse(sip_pl in, sip_via *out)
 	p = in.p;
 	end = sip_pl_end(in);
 	/* sent-protocol: name SLASH version SLASH transport, LWS allowed */
-	s = skip_token(p, end);
-	if (s == p)
-		return EINVAL;
-	p = skip_lws(s, end);
-	if (p == end || *p != '/')
-		return EINVAL;
-	p = skip_lws(p + 1, end);
-	s = skip_token(p, end);
-	if (s == p)
-		return EINVAL;
-	p = skip_lws(s, end);
-	if (p == end || *p != '/')
-		return EINVAL;
-	p = skip_lws(p + 1, end);
-	s = skip_token(p, end);
-	if (s == p)
-		return EINVAL;
+	for (int part = 0;; part++) {
+		s = skip_token(p, end);
+		if (s == p)
+			return EINVAL;
+		if (part == 2)
+			break;
+		p = skip_lws(s, end);
+		if (p == end || *p != '/')
+			return EINVAL;
+		p = skip_lws(p + 1, end);
+	}
 	out->transport = (sip_pl){ p, (size_t)(s - p) };
 	p = skip_lws(s, end);
 	if (p == s)
