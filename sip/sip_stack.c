@@ -390,6 +390,10 @@ static void on_flow_closed(void *user, sip_flow *flow)
 	size_t n = sip_reg_flow_closed(s->reg, flow, NULL, NULL);
 	if (n)
 		jn_debug(NULL, "flow %" G_GUINT64_FORMAT " closed: %zu bindings removed", sip_flow_id(flow), n);
+	/* Requests waiting on it get their 503 now, not after Timer B/F. */
+	unsigned f = sip_tx_layer_flow_closed(s->txl, flow);
+	if (f)
+		jn_debug(NULL, "flow %" G_GUINT64_FORMAT " closed: %u transactions failed", sip_flow_id(flow), f);
 }
 
 /* --- requests ---------------------------------------------------------------- */

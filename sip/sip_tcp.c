@@ -82,12 +82,14 @@ static void conn_close(tcp_conn *c, const char *why)
 	}
 	close(c->fd);
 	c->fd = -1;
+	/* Out of the address table first: a request sent from the closed
+	 * callback (a transaction failing over) opens a new connection. */
+	if (g_hash_table_lookup(t->byaddr, c->key) == c)
+		g_hash_table_remove(t->byaddr, c->key);
 	if (t->base.closed)
 		t->base.closed(t->base.user, c->flow);
 	sip_flow_detach(c->flow);
 	c->flow = sip_flow_unref(c->flow);
-	if (g_hash_table_lookup(t->byaddr, c->key) == c)
-		g_hash_table_remove(t->byaddr, c->key);
 	g_hash_table_remove(t->conns, c);
 	if (c->busy)
 		c->dead = true;

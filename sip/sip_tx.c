@@ -31,6 +31,7 @@ struct sip_tx {
 	GDestroyNotify data_free;
 	int busy;         /* inside an owner callback */
 	bool doomed;      /* terminated while busy: free on the way out */
+	int sending;      /* inside tx_send: its own return code reports a failure */
 };
 
 /* --- timers on the GLib loop ------------------------------------------- */
@@ -232,7 +233,7 @@ static void emit(sip_tx *tx, sip_tx_event ev)
 	leave(tx);
 }
 
-static int tx_send(sip_tx *tx, const GByteArray *b)
+static int tx_send_now(sip_tx *tx, const GByteArray *b)
 {
 	sip_flow *f = tx->dest.flow;
 	if (f && sip_flow_conn(f))
@@ -242,6 +243,17 @@ static int tx_send(sip_tx *tx, const GByteArray *b)
 	/* The flow is gone: §18.2.2 falls back to the address (a new
 	 * connection for TCP/TLS; WS cannot reconnect and fails). */
 	return sip_transport_send(tx->dest.tp, NULL, &tx->dest.addr, (const char *)b->data, b->len);
+}
+
+/* A failed write may close the connection synchronously, and the close
+ * fails the flow's transactions (sip_tx_layer_flow_closed): the one
+ * sending is skipped there, since its caller handles the error code. */
+static int tx_send(sip_tx *tx, const GByteArray *b)
+{
+	tx->sending++;
+	int rc = tx_send_now(tx, b);
+	tx->sending--;
+	return rc;
 }
 
 static GByteArray *bytes(const char *data, size_t len)
@@ -601,6 +613,49 @@ void sip_tx_layer_free(sip_tx_layer *l)
 unsigned sip_tx_layer_count(const sip_tx_layer *l)
 {
 	return g_hash_table_size(l->client) + g_hash_table_size(l->server);
+}
+
+/* Whether tx is waiting on the connection of flow: bound to that flow,
+ * or sent by address (no live flow of its own) over the flow's stream
+ * transport to the flow's peer, which is how a new outbound TCP/TLS
+ * connection is found again. */
+static bool waits_on(const sip_tx *tx, sip_flow *flow)
+{
+	if (tx->dest.flow == flow)
+		return true;
+	if (tx->dest.flow && sip_flow_conn(tx->dest.flow))
+		return false;
+	sip_transport *tp = sip_flow_transport(flow);
+	return tp && tx->dest.tp == tp && sip_tp_reliable(tp->kind) &&
+	       jn_addr_equal(&tx->dest.addr, sip_flow_remote(flow));
+}
+
+unsigned sip_tx_layer_flow_closed(sip_tx_layer *l, sip_flow *flow)
+{
+	/* Owners' callbacks may start or end transactions: pick the victims
+	 * first, then look each up again by key before failing it. */
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, l->client);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		sip_tx *tx = v;
+		bool waiting = tx->state == SIP_TX_CALLING || tx->state == SIP_TX_TRYING ||
+			       tx->state == SIP_TX_PROCEEDING;
+		if (waiting && !tx->sending && !tx->doomed && waits_on(tx, flow))
+			g_ptr_array_add(keys, g_strdup(k));
+	}
+	unsigned n = 0;
+	for (guint i = 0; i < keys->len; i++) {
+		sip_tx *tx = g_hash_table_lookup(l->client, keys->pdata[i]);
+		if (!tx || tx->sending || tx->doomed || tx->state == SIP_TX_TERMINATED)
+			continue;
+		jn_debug(NULL, "transaction %s: connection %" G_GUINT64_FORMAT " closed", tx->key, sip_flow_id(flow));
+		client_fail(tx, 503);
+		n++;
+	}
+	g_ptr_array_free(keys, TRUE);
+	return n;
 }
 
 void sip_tx_detach(sip_tx *tx)

@@ -121,6 +121,15 @@ sip_tx *sip_tx_client_find(sip_tx_layer *l, const char *key);
 /* A response matched tx. Returns true when it was absorbed. */
 bool sip_tx_client_receive(sip_tx *tx, int status, const char *data, size_t len);
 
+/* The connection of flow closed (or its TLS handshake failed): every
+ * client transaction still waiting for a final response over it fails at
+ * once with 503 and NULL data (as on a failed send), instead of waiting
+ * 32 s for Timer B/F. That covers transactions bound to flow and those
+ * sent by address over flow's stream transport to flow's peer (a new
+ * outbound connection). Call it before the flow is detached. Returns how
+ * many failed. */
+unsigned sip_tx_layer_flow_closed(sip_tx_layer *l, sip_flow *flow);
+
 /* Stops telling the owner anything (it is going away); the transaction
  * still runs its timers and absorbs retransmissions. */
 void sip_tx_detach(sip_tx *tx);

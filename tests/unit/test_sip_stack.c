@@ -11,6 +11,7 @@
 
 #include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
+#include "sip/sip_tcp.h"
 
 typedef struct {
 	sip_stack *s;
@@ -652,6 +653,173 @@ static void test_client_invite_cancel(void)
 	g_array_free(can_st, TRUE);
 }
 
+/* Waits (bounded) until a has n entries. */
+static void wait_statuses(GArray *a, guint n)
+{
+	for (int i = 0; i < 4000 && a->len < n; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(1000);
+	}
+}
+
+/* Reads from fd until every needle was seen (or the peer closed). */
+static char *tcp_read_until(int fd, const char *const *needles, size_t n)
+{
+	GString *got = g_string_new(NULL);
+	for (int i = 0; i < 2000; i++) {
+		size_t seen = 0;
+		for (size_t k = 0; k < n; k++)
+			seen += strstr(got->str, needles[k]) != NULL;
+		if (seen == n)
+			break;
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5) == 1) {
+			char buf[4096];
+			ssize_t r = recv(fd, buf, sizeof buf, 0);
+			if (r <= 0)
+				break;
+			g_string_append_len(got, buf, r);
+		}
+	}
+	return g_string_free(got, FALSE);
+}
+
+static int listen_tcp(jn_addr *a)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	g_assert_cmpint(bind(lfd, (struct sockaddr *)&me, sizeof me), ==, 0);
+	g_assert_cmpint(listen(lfd, 4), ==, 0);
+	a->len = sizeof a->ss;
+	getsockname(lfd, (struct sockaddr *)&a->ss, &a->len);
+	return lfd;
+}
+
+static int accept_wait(int lfd)
+{
+	for (int i = 0; i < 2000; i++) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		if (poll(&p, 1, 5) == 1)
+			return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	}
+	return -1;
+}
+
+static void keep_flow(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
+{
+	sip_flow **f = user;
+	(void)req;
+	*f = sip_flow_ref(from->flow);
+	sip_stack_respond(s, tx, 486, NULL, NULL);
+}
+
+/* A connection that closes fails the client transactions waiting on it at
+ * once with 503 (data NULL), not after 32 s with 408: requests sent by
+ * address over a new outbound connection (an INVITE past its 180, and an
+ * OPTIONS), a request over an inbound flow, and a connect that is refused. */
+static void test_tcp_close_fails(void)
+{
+	sip_stack_opts o = { .tcp_listen = "127.0.0.1:0", .realm = "x" };
+	char *err = NULL;
+	sip_stack *s = sip_stack_new(&o, &err);
+	g_assert_nonnull(s);
+	GArray *inv_st = g_array_new(FALSE, FALSE, sizeof(int)), *opt_st = g_array_new(FALSE, FALSE, sizeof(int));
+	jn_addr peer;
+	int lfd = listen_tcp(&peer);
+	char ab[64], ruri[96];
+	jn_addr_str(&peer, ab, sizeof ab);
+	snprintf(ruri, sizeof ruri, "sip:bob@%s;transport=tcp", ab);
+	sip_req_opts q = { .method = SIP_METHOD_INVITE, .ruri = ruri, .from = "<sip:alice@127.0.0.1>;tag=a1",
+			   .to = "<sip:bob@127.0.0.1>", .call_id = "cl1", .cseq = 1, .contact = "<sip:alice@127.0.0.1>" };
+	sip_tx *inv = NULL;
+	g_assert_cmpint(sip_stack_send_request(s, SIP_TP_TCP, NULL, &peer, &q, record_status, inv_st, &inv), ==, 0);
+	q.method = SIP_METHOD_OPTIONS;
+	q.call_id = "cl2";
+	g_assert_cmpint(sip_stack_send_request(s, SIP_TP_TCP, NULL, &peer, &q, record_status, opt_st, NULL), ==, 0);
+	int fd = accept_wait(lfd);
+	g_assert_cmpint(fd, >=, 0);
+	const char *both[] = { "CSeq: 1 INVITE\r\n", "CSeq: 1 OPTIONS\r\n" };
+	char *got = tcp_read_until(fd, both, 2);
+	g_assert_nonnull(strstr(got, both[0]));
+	g_assert_nonnull(strstr(got, both[1]));
+	/* Both went over the one connection; the INVITE rings first. */
+	g_assert_cmpuint(sip_tcp_connections(sip_stack_transport(s, SIP_TP_TCP)), ==, 1);
+	char *r180 = make_response(got, "180 Ringing", "b1");
+	g_assert_cmpint(send(fd, r180, strlen(r180), 0), ==, (gssize)strlen(r180));
+	wait_statuses(inv_st, 1);
+	g_assert_cmpuint(inv_st->len, ==, 1);
+	g_assert_cmpint(g_array_index(inv_st, int, 0), ==, 180);
+	g_assert_cmpint(sip_tx_get_state(inv), ==, SIP_TX_PROCEEDING);
+	g_assert_cmpuint(opt_st->len, ==, 0);
+	close(fd);
+	wait_statuses(inv_st, 2);
+	wait_statuses(opt_st, 1);
+	g_assert_cmpuint(inv_st->len, ==, 2);
+	g_assert_cmpint(g_array_index(inv_st, int, 1), ==, 503);
+	g_assert_cmpuint(opt_st->len, ==, 1);
+	g_assert_cmpint(g_array_index(opt_st, int, 0), ==, 503);
+	g_free(r180);
+	g_free(got);
+
+	/* Over an inbound flow: the peer connects, we send it a request over
+	 * that flow, it hangs up. */
+	sip_flow *flow = NULL;
+	sip_stack_on_invite(s, keep_flow, &flow);
+	sip_transport *tcp = sip_stack_transport(s, SIP_TP_TCP);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&tcp->local.ss, tcp->local.len), ==, 0);
+	const char *in = "INVITE sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKin1\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:c@d>;tag=1\r\nTo: <sip:e@f>\r\nCall-ID: in1\r\n"
+			 "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	g_assert_cmpint(send(fd, in, strlen(in), 0), ==, (gssize)strlen(in));
+	const char *busy[] = { "SIP/2.0 486 " };
+	got = tcp_read_until(fd, busy, 1);
+	g_assert_nonnull(strstr(got, busy[0]));
+	g_free(got);
+	g_assert_nonnull(flow);
+	GArray *fl_st = g_array_new(FALSE, FALSE, sizeof(int));
+	q.method = SIP_METHOD_OPTIONS;
+	q.call_id = "cl3";
+	q.cseq = 5;
+	g_assert_cmpint(sip_stack_send_request(s, SIP_TP_TCP, flow, sip_flow_remote(flow), &q, record_status, fl_st,
+					       NULL), ==, 0);
+	const char *opt5[] = { "CSeq: 5 OPTIONS\r\n" };
+	got = tcp_read_until(fd, opt5, 1);
+	g_assert_nonnull(strstr(got, opt5[0]));
+	g_free(got);
+	g_assert_cmpuint(fl_st->len, ==, 0);
+	close(fd);
+	wait_statuses(fl_st, 1);
+	g_assert_cmpuint(fl_st->len, ==, 1);
+	g_assert_cmpint(g_array_index(fl_st, int, 0), ==, 503);
+	sip_flow_unref(flow);
+
+	/* Nobody listens any more: the refused connect fails the request
+	 * (synchronously, or through the callback once the connect fails). */
+	close(lfd);
+	GArray *ref_st = g_array_new(FALSE, FALSE, sizeof(int));
+	q.call_id = "cl4";
+	int rc = sip_stack_send_request(s, SIP_TP_TCP, NULL, &peer, &q, record_status, ref_st, NULL);
+	if (rc == 0) {
+		wait_statuses(ref_st, 1);
+		g_assert_cmpuint(ref_st->len, ==, 1);
+		g_assert_cmpint(g_array_index(ref_st, int, 0), ==, 503);
+	} else {
+		g_assert_cmpint(rc, ==, ECONNREFUSED);
+		g_assert_cmpuint(ref_st->len, ==, 0);
+	}
+	sip_stack_free(s);
+	g_array_free(inv_st, TRUE);
+	g_array_free(opt_st, TRUE);
+	g_array_free(fl_st, TRUE);
+	g_array_free(ref_st, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -664,5 +832,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/2xx-ack", test_2xx_ack);
 	g_test_add_func("/sip_stack/flow-binding", test_flow_binding);
 	g_test_add_func("/sip_stack/client-invite-cancel", test_client_invite_cancel);
+	g_test_add_func("/sip_stack/tcp-close-fails", test_tcp_close_fails);
 	return g_test_run();
 }

@@ -456,6 +456,60 @@ static void test_glib_timers(void)
 	g_string_free(order, TRUE);
 }
 
+/* A closed connection fails what waits on it with 503 at once: a request
+ * bound to the flow, one sent by address to the flow's peer (its new
+ * outbound connection); not one to another peer, nor one already final,
+ * nor a server transaction. */
+static void test_flow_closed(void)
+{
+	fixture fx;
+	fx_setup(&fx, SIP_TP_TCP);
+	jn_addr local, other;
+	jn_addr_parse("127.0.0.1:5060", 0, &local);
+	jn_addr_parse("127.0.0.1:5071", 0, &other);
+	sip_flow *flow = sip_flow_new(&fx.tp.base, &fx, &fx.dest.addr, &local);
+	sip_tx_dest on_flow = fx.dest, to_other = fx.dest;
+	on_flow.flow = flow;
+	to_other.addr = other;
+	g_assert_nonnull(sip_tx_client_new(fx.l, "f1|OPTIONS", false, &on_flow, "O1", 2, on_resp, &fx));
+	sip_tx *inv = sip_tx_client_new(fx.l, "f2|INVITE", true, &fx.dest, "I2", 2, on_resp, &fx);
+	g_assert_nonnull(inv);
+	g_assert_false(sip_tx_client_receive(inv, 180, "180", 3));
+	g_assert_nonnull(sip_tx_client_new(fx.l, "f3|OPTIONS", false, &to_other, "O3", 2, on_resp, &fx));
+	sip_tx *done = sip_tx_client_new(fx.l, "f4|INVITE", true, &on_flow, "I4", 2, on_resp, &fx);
+	g_assert_false(sip_tx_client_receive(done, 200, "200", 3)); /* ACCEPTED: final */
+	g_assert_nonnull(sip_tx_server_new(fx.l, "s5", false, &on_flow, on_ev, &fx));
+	g_assert_cmpuint(fx.statuses->len, ==, 2);
+	g_assert_cmpuint(sip_tx_layer_flow_closed(fx.l, flow), ==, 2);
+	g_assert_cmpuint(fx.statuses->len, ==, 4);
+	g_assert_cmpint(g_array_index(fx.statuses, int, 2), ==, 503);
+	g_assert_cmpint(g_array_index(fx.statuses, int, 3), ==, 503);
+	g_assert_null(sip_tx_client_find(fx.l, "f1|OPTIONS"));
+	g_assert_null(sip_tx_client_find(fx.l, "f2|INVITE"));
+	g_assert_nonnull(sip_tx_client_find(fx.l, "f3|OPTIONS"));
+	g_assert_nonnull(sip_tx_client_find(fx.l, "f4|INVITE"));
+	g_assert_nonnull(sip_tx_server_find(fx.l, "s5"));
+	/* Over UDP there are no connections: nothing waits on a flow's peer. */
+	sip_flow_detach(flow);
+	sip_flow_unref(flow);
+	fx_teardown(&fx);
+}
+
+static void test_flow_closed_udp(void)
+{
+	fixture fx;
+	fx_setup(&fx, SIP_TP_UDP);
+	jn_addr local;
+	jn_addr_parse("127.0.0.1:5060", 0, &local);
+	sip_flow *flow = sip_flow_new(&fx.tp.base, &fx, &fx.dest.addr, &local);
+	g_assert_nonnull(sip_tx_client_new(fx.l, "u1|OPTIONS", false, &fx.dest, "O1", 2, on_resp, &fx));
+	g_assert_cmpuint(sip_tx_layer_flow_closed(fx.l, flow), ==, 0);
+	g_assert_cmpuint(fx.statuses->len, ==, 0);
+	sip_flow_detach(flow);
+	sip_flow_unref(flow);
+	fx_teardown(&fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -471,6 +525,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_tx/server/reliable", test_server_reliable);
 	g_test_add_func("/sip_tx/transport-error", test_transport_error);
 	g_test_add_func("/sip_tx/cancel", test_cancel);
+	g_test_add_func("/sip_tx/flow-closed", test_flow_closed);
+	g_test_add_func("/sip_tx/flow-closed-udp", test_flow_closed_udp);
 	g_test_add_func("/sip_tx/layer-free", test_layer_free);
 	g_test_add_func("/sip_tx/glib-timers", test_glib_timers);
 	return g_test_run();
