@@ -48,6 +48,8 @@ struct rtc_rtp {
 	uint64_t tx_ts_us;
 	uint32_t tx_packets, tx_octets;
 	bool sent_since_report;
+	bool echo;	   /* send every received packet back (the echo target) */
+	uint32_t echo_ssrc;
 	rtc_rtp_stats st;
 	uint8_t buf[RTC_RTP_BUF];
 	uint8_t rtcp_buf[512 + RTC_RTP_TRAILER];
@@ -294,6 +296,13 @@ static void on_rtp(rtc_rtp *r, uint8_t *buf, size_t len, const jn_addr *from)
 	rtp_rx_stats_update(&r->rx_stats, h.seq, h.ts, arrival);
 	r->st.rtp_in++;
 	r->st.bytes_in += len;
+	if (r->echo) {
+		/* Under our own SSRC: the peer must not see its own stream come
+		 * back (RFC 3550 §8.2 would call it a loop or a collision). */
+		rtp_set_ssrc(buf, r->echo_ssrc);
+		rtc_rtp_send(r, buf, len, sizeof r->buf);
+		return;
+	}
 	if (r->o.rtp)
 		r->o.rtp(r->o.user, buf, len, sizeof r->buf);
 }
@@ -601,6 +610,15 @@ void rtc_rtp_free(rtc_rtp *r)
 	memset(r->remote_key, 0, sizeof r->remote_key);
 	g_free(r->id);
 	g_free(r);
+}
+
+void rtc_rtp_set_echo(rtc_rtp *r, bool on)
+{
+	if (on && !r->echo_ssrc)
+		do
+			r->echo_ssrc = g_random_int();
+		while (!r->echo_ssrc);
+	r->echo = on;
 }
 
 void rtc_rtp_set_receiver(rtc_rtp *r, rtc_rtp_rx_fn fn, void *user)

@@ -89,6 +89,10 @@ int rtc_rtp_new(const rtc_rtp_opts *o, rtc_rtp **out, char **err);
 void rtc_rtp_free(rtc_rtp *r);
 /* Replaces the receive callback (e.g. when a bridge takes the leg). */
 void rtc_rtp_set_receiver(rtc_rtp *r, rtc_rtp_rx_fn fn, void *user);
+/* Echo mode (the "echo" target for a plain SIP phone): every RTP packet
+ * received (after SRTP and latching) is sent straight back to the peer
+ * under one SSRC of ours, instead of going to the receive callback. */
+void rtc_rtp_set_echo(rtc_rtp *r, bool on);
 /* Our bound RTP port (RTCP is port + 1 unless muxed) for the SDP. */
 uint16_t rtc_rtp_local_port(const rtc_rtp *r);
 /* Sets the peer's RTP address from its SDP (c= and m= port) and its RTCP

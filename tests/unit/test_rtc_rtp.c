@@ -1,6 +1,6 @@
 /* rtc_rtp tests: two legs over loopback, plain and SDES-SRTP (both
  * suites), RTCP reports, latching onto a new source, foreign and bad
- * packets dropped and counted, port ranges, a=crypto parsing. */
+ * packets dropped and counted, port ranges, a=crypto parsing, echo mode. */
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
@@ -414,6 +414,51 @@ static void test_ipv6(void)
 	rtc_rtp_free(b);
 }
 
+/* Echo mode: what b sends comes back from a under a's own SSRC, with the
+ * same sequence numbers and payload, plain and with SDES; a's receive
+ * callback sees nothing. Echo off: a receives again and echoes nothing. */
+static void test_echo(void)
+{
+	for (int srtp = 0; srtp < 2; srtp++) {
+		rx_log la = { 0 }, lb = { 0 };
+		rtc_rtp *a = leg(&la, true, false), *b = leg(&lb, false, false);
+		if (srtp)
+			key_legs(b, a, RTC_RTP_AES_CM_128_HMAC_SHA1_80);
+		connect_legs(a, b, false);
+		rtc_rtp_set_echo(a, true);
+		uint8_t buf[RTC_RTP_BUF];
+		for (unsigned i = 0; i < 20; i++) {
+			size_t n = make_pkt(buf, (uint16_t)(500 + i), 0x2222, (uint8_t)(0x40 + i));
+			g_assert_cmpint(rtc_rtp_send(b, buf, n, sizeof buf), ==, 0);
+			run_until(&lb.n, i + 1);
+		}
+		g_assert_cmpuint(lb.n, ==, 20);
+		g_assert_cmpuint(la.n, ==, 0);
+		g_assert_cmpuint(lb.last_ssrc, !=, 0x2222);
+		g_assert_cmpuint(lb.last_ssrc, !=, 0);
+		g_assert_cmpuint(lb.last_seq, ==, 519);
+		g_assert_cmpuint(lb.last_payload_len, ==, 160);
+		g_assert_cmpuint(lb.last_payload[0], ==, 0x40 + 19);
+		rtc_rtp_stats sa, sb;
+		rtc_rtp_get_stats(a, &sa);
+		rtc_rtp_get_stats(b, &sb);
+		g_assert_cmpuint(sa.rtp_in, ==, 20);
+		g_assert_cmpuint(sa.rtp_out, ==, 20);
+		g_assert_cmpuint(sb.srtp_errors + sa.srtp_errors, ==, 0);
+		g_assert_cmpint(sb.srtp, ==, srtp);
+
+		rtc_rtp_set_echo(a, false);
+		size_t n = make_pkt(buf, 520, 0x2222, 1);
+		g_assert_cmpint(rtc_rtp_send(b, buf, n, sizeof buf), ==, 0);
+		run_until(&la.n, 1);
+		g_assert_cmpuint(la.n, ==, 1);
+		run_for_ms(20);
+		g_assert_cmpuint(lb.n, ==, 20);
+		rtc_rtp_free(a);
+		rtc_rtp_free(b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -424,5 +469,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_rtp/port_range", test_port_range);
 	g_test_add_func("/rtc_rtp/crypto_lines", test_crypto_lines);
 	g_test_add_func("/rtc_rtp/ipv6", test_ipv6);
+	g_test_add_func("/rtc_rtp/echo", test_echo);
 	return g_test_run();
 }
