@@ -1,17 +1,22 @@
+/* call.c: the call layer. Admits INVITEs (a trunk by its address, a user by
+ * digest), routes them, makes the caller's leg and the callee's legs (a
+ * trunk, or every registered contact of a user), picks the branch that
+ * answers, bridges the media and writes one record per call. The legs' SIP
+ * is call_leg.c's, their media call_media.c's. See docs/calls.md. */
 #include "server/call.h"
 #include "server/call_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
 #include "media/sdp.h"
 #include "server/cdr.h"
+#include "server/message.h"
 #include "server/route.h"
+#include "server/workers.h"
 #include "sip/sip_dialog.h"
 #include "sip/sip_uri.h"
 #include "util/log.h"
-#include "webrtc/rtc_pc.h"
 
 #define JN_LOG_TAG "call"
 
@@ -25,155 +30,31 @@ void call_unref(call *c)
 {
 	if (!c || !g_atomic_int_dec_and_test(&c->ref))
 		return;
-	call_trunk_free(c->t);
-	sdp_unref(c->offer);
-	sip_msg_unref(c->inv);
-	if (c->flow)
-		sip_flow_unref(c->flow);
-	sip_dialog_free(c->dlg);
-	g_free(c->key);
+	for (size_t i = 0; i < c->n_legs; i++)
+		leg_free(c->legs[i]);
 	g_free(c->caller_number);
 	g_free(c->dialled);
 	g_free(c->route_name);
+	g_free(c->target);
 	g_free(c->number);
+	g_free(c->display);
 	g_free(c->reason);
 	g_free(c);
 }
 
-static char *dialog_key(sip_pl call_id, sip_pl from_tag)
+call_leg *call_other(call *c, call_leg *l)
 {
-	return g_strdup_printf("%.*s|%.*s", (int)call_id.l, call_id.p, (int)from_tag.l, from_tag.p);
+	if (l == c->a)
+		return c->b;
+	if (l == c->b)
+		return c->a;
+	return NULL;
 }
 
-/* ---- call records ---- */
-
-static void write_cdr(jn_call_layer *cl, const char *id, int64_t answer_us, const char *user, const char *caller_number,
-		      const char *dialled, const char *route, const char *target, const char *number, int64_t start_us,
-		      jn_cdr_cause cause, int code, const char *reason, const rtc_pc_stats *st,
-		      const call *c)
+static char *dialog_key(sip_pl call_id, sip_pl tag)
 {
-	char caller[80];
-	if (user && *user)
-		g_snprintf(caller, sizeof caller, "user:%s", user);
-	else
-		g_strlcpy(caller, "anonymous", sizeof caller);
-	jn_cdr_record r = {
-		.call_id = id, .caller = caller, .caller_number = caller_number,
-		.callee = dialled, .route = route, .target = target, .number = number,
-		.start_us = start_us, .answer_us = answer_us, .end_us = g_get_real_time(),
-		.cause = cause, .sip_code = code, .reason = reason,
-	};
-	if (st) {
-		r.media = JN_CDR_MEDIA_RELAY;
-		r.legs[0] = (jn_cdr_leg){ .kind = "webrtc", .codec = st->codec, .packets_sent = st->rtp_out,
-					  .packets_received = st->rtp_in, .bytes_sent = st->bytes_out,
-					  .bytes_received = st->bytes_in };
-	}
-	if (c && c->t)
-		call_trunk_cdr(c, &r);
-	jn_cdr_write(cl->cdr, &r);
+	return g_strdup_printf("%.*s|%.*s", (int)call_id.l, call_id.p, (int)tag.l, tag.p);
 }
-
-/* ---- worker side ---- */
-
-typedef struct {
-	call *c;
-	int kind; /* EV_* */
-	char *text;
-} event;
-
-static gboolean on_core_event(gpointer data);
-
-void call_post_event(call *c, int kind, const char *text)
-{
-	if (c->shutdown)
-		return;
-	event *ev = g_new0(event, 1);
-	ev->c = call_ref(c);
-	ev->kind = kind;
-	ev->text = g_strdup(text);
-	jn_core_post(on_core_event, ev);
-}
-
-void call_pc_answer(void *user, const char *sdp)
-{
-	call_post_event(user, EV_ANSWER, sdp);
-}
-
-void call_pc_state(void *user, rtc_pc_state st, const char *reason)
-{
-	call *c = user;
-	if (st == RTC_PC_CONNECTED)
-		jn_info(c->id, "browser media connected");
-	else if (st == RTC_PC_CLOSED)
-		call_post_event(c, EV_CLOSED, reason);
-}
-
-typedef struct {
-	call *c;
-	rtc_pc_opts po;
-} start_job;
-
-static gboolean w_start(gpointer data)
-{
-	start_job *j = data;
-	call *c = j->c;
-	if (!c->stopped) {
-		char *err = NULL;
-		if (rtc_pc_new_from_offer(&j->po, c->offer, &c->pc, &err)) {
-			call_post_event(c, EV_FAILED, err ? err : "cannot answer the offer");
-			g_free(err);
-		} else {
-			/* The SIP offer carries every candidate (no trickle). */
-			rtc_pc_add_remote_candidate(c->pc, NULL);
-		}
-	}
-	call_unref(c);
-	g_free(j);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean w_stop(gpointer data)
-{
-	call *c = data;
-	c->stopped = true;
-	call_trunk_w_stop(c);
-	if (c->pc) {
-		rtc_pc_get_stats(c->pc, &c->st);
-		g_strlcpy(c->codec, c->st.codec ? c->st.codec : "", sizeof c->codec);
-		c->st.codec = c->codec[0] ? c->codec : NULL;
-		c->st.ice_state = c->st.dtls_state = c->st.srtp_profile = NULL;
-		c->have_stats = true;
-		rtc_pc_free(c->pc);
-		c->pc = NULL;
-	}
-	jn_worker_add_load(c->wk, -1);
-	call_post_event(c, EV_FINISHED, NULL);
-	call_unref(c);
-	return G_SOURCE_REMOVE;
-}
-
-typedef struct {
-	call *c;
-	sdp_session *offer;
-} offer_job;
-
-static gboolean w_update(gpointer data)
-{
-	offer_job *j = data;
-	char *err = NULL;
-	if (!j->c->pc || rtc_pc_update(j->c->pc, j->offer, &err))
-		call_post_event(j->c, EV_FAILED, err ? err : "no media");
-	g_free(err);
-	sdp_unref(j->offer);
-	call_unref(j->c);
-	g_free(j);
-	return G_SOURCE_REMOVE;
-}
-
-/* ---- core side ---- */
-
-static void check_drained(jn_call_layer *cl);
 
 void call_respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reason)
 {
@@ -182,124 +63,346 @@ void call_respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reas
 		jn_debug(NULL, "cannot answer %u: %s", code, strerror(rc));
 }
 
-/* Sends our BYE in the dialog (best effort: no answer is awaited). */
-void call_send_bye(jn_call_layer *cl, call *c)
+/* ---- call records ---- */
+
+typedef struct {
+	const char *id, *caller, *caller_number, *dialled, *route, *target, *number, *reason;
+	int64_t start_us;
+	jn_cdr_cause cause;
+	int code;
+} refusal;
+
+static void write_record(jn_call_layer *cl, const refusal *f, const call *c)
 {
-	if (!c->dlg)
-		return;
-	sip_req_opts o = { 0 };
-	g_string_truncate(cl->scratch, 0);
-	sip_dialog_fill_request(c->dlg, SIP_METHOD_BYE, &o, cl->scratch);
-	int rc = sip_stack_send_request(cl->sip, c->kind, c->flow, &c->remote, &o, NULL, NULL, NULL);
-	if (rc)
-		jn_warn(c->id, "cannot send BYE: %s", strerror(rc));
+	jn_cdr_record r = {
+		.call_id = f->id, .caller = f->caller, .caller_number = f->caller_number, .callee = f->dialled,
+		.route = f->route, .target = f->target, .number = f->number, .start_us = f->start_us,
+		.end_us = g_get_real_time(), .cause = f->cause, .sip_code = f->code, .reason = f->reason,
+	};
+	if (c) {
+		r.answer_us = c->answer_us;
+		const call_leg *legs[2] = { c->a, c->b };
+		for (int i = 0; i < 2; i++) {
+			const call_leg *l = legs[i];
+			if (!l || !l->have_stats)
+				continue;
+			r.legs[i] = l->st;
+			r.legs[i].codec = c->have_mst && *c->mcodec[i] ? c->mcodec[i] :
+					  *l->st_codec ? l->st_codec : l->have_desc ? l->codec : NULL;
+		}
+		if (c->have_mst)
+			r.media = c->mst.relay ? JN_CDR_MEDIA_RELAY : JN_CDR_MEDIA_TRANSCODE;
+		else if (c->echo && c->answer_us)
+			r.media = JN_CDR_MEDIA_RELAY;
+	}
+	jn_cdr_write(cl->cdr, &r);
 }
 
-/* Ends a call on the core side: the SIP side is already settled by the
- * caller (BYE answered, 487 or an error sent); the worker frees the media
- * and posts EV_FINISHED, which writes the CDR. */
-void call_end(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, const char *reason)
+static void call_record(jn_call_layer *cl, call *c)
 {
-	if (c->state == CS_ENDED)
+	char caller[80];
+	g_snprintf(caller, sizeof caller, "%s:%s", c->party == JN_ROUTE_TRUNK ? "trunk" : "user", c->caller);
+	refusal f = { .id = c->id, .caller = caller, .caller_number = c->caller_number, .dialled = c->dialled,
+		      .route = c->route_name, .target = c->target, .number = c->number, .reason = c->reason,
+		      .start_us = c->start_us, .cause = c->cause, .code = c->sip_code };
+	write_record(cl, &f, c);
+}
+
+/* ---- events from the worker ---- */
+
+typedef struct {
+	call *c;
+	call_leg *l;
+	int kind;
+	char *text;
+} event;
+
+static gboolean on_core_event(gpointer data);
+
+void call_post_event(call *c, call_leg *l, int kind, const char *text)
+{
+	if (c->shutdown)
+		return;
+	event *ev = g_new0(event, 1);
+	ev->c = call_ref(c);
+	ev->l = l;
+	ev->kind = kind;
+	ev->text = g_strdup(text);
+	jn_core_post(on_core_event, ev);
+}
+
+static void check_drained(jn_call_layer *cl);
+static void start_callee(call *c);
+
+void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *reason)
+{
+	jn_call_layer *cl = c->cl;
+	if (c->state == CS_ENDED || !cl)
 		return;
 	c->state = CS_ENDED;
 	c->cause = cause;
 	c->sip_code = code;
 	c->reason = g_strdup(reason);
-	c->inv_tx = NULL;
-	c->reinv_tx = NULL;
-	if (c->ack_timer) {
-		g_source_remove(c->ack_timer);
-		c->ack_timer = 0;
+	if (c->ring_timer) {
+		g_source_remove(c->ring_timer);
+		c->ring_timer = 0;
 	}
-	g_hash_table_remove(cl->calls, c->key);
-	if (c->t)
-		call_trunk_end(cl, c);
-	if (c->limit_held)
-		jn_route_limits_release(cl->limits, JN_ROUTE_USER, c->user);
-	c->limit_held = false;
+	uint16_t a_code = code >= 300 && code < 700 ? (uint16_t)code : 500;
+	for (size_t i = 0; i < c->n_legs; i++)
+		leg_hangup(c->legs[i], c->legs[i] != by, a_code, NULL);
+	if (c->limit_caller)
+		jn_route_limits_release(cl->limits, c->party, c->caller);
+	if (c->limit_callee)
+		jn_route_limits_release(cl->limits, JN_ROUTE_USER, c->callee_user);
+	c->limit_caller = c->limit_callee = false;
 	jn_info(c->id, "call ended: %s%s%s", jn_cdr_cause_str(cause), reason ? ": " : "", reason ? reason : "");
-	jn_worker_post(c->wk, w_stop, c); /* takes the table's reference */
+	media_stop_call(c);
+	call_unref(c); /* the reference the call held on itself while live */
 }
 
-/* Our address for the Contact: an IPv4-mapped IPv6 address (a dual-stack
- * WebSocket listener) is written as plain IPv4. */
-static const char *contact_addr(const jn_addr *a, char *buf, size_t size)
+/* The caller's answer: a browser's comes from its peer connection; a SIP
+ * phone's is made here, preferring the callee's codec (relay). */
+static const char *a_answer(call *c)
 {
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
-	if (a->ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof ip);
-		g_snprintf(buf, size, "%s:%u", ip, ntohs(s6->sin6_port));
-		return buf;
+	call_leg *a = c->a;
+	if (a->local_sdp || a->media == LM_WEBRTC)
+		return a->local_sdp;
+	if (c->b && c->b->have_desc)
+		leg_prefer(a, c->b->codec);
+	char *err = NULL;
+	a->local_sdp = leg_rtp_sdp(a, a->offer, SDP_DIR_SENDRECV, NULL, &err);
+	if (!a->local_sdp) {
+		jn_warn(c->id, "cannot answer the caller: %s", err);
+		g_free(err);
+		return NULL;
 	}
-	return jn_addr_str(a, buf, size);
+	char *theirs = g_strndup(a->inv->body.p, a->inv->body.l);
+	media_desc_from_sdp(a, a->local_sdp, theirs);
+	media_set_remote(a, theirs);
+	g_free(theirs);
+	return a->local_sdp;
 }
 
-/* No ACK for our 200 within 64*T1: the dialog is dead (RFC 3261
- * §13.3.1.4), so end it with a BYE rather than wait for media to stop. */
-static gboolean ack_timeout(gpointer data)
+/* Applies a callee's SDP answer (from a 18x or the 2xx) once. */
+static bool apply_answer(call *c, call_leg *l, const sip_msg *m)
+{
+	if (l->answered_sdp)
+		return true;
+	if (!m->body.l)
+		return false;
+	char *theirs = g_strndup(m->body.p, m->body.l);
+	bool ok = media_desc_from_sdp(l, l->local_sdp, theirs);
+	if (ok) {
+		l->answered_sdp = true;
+		media_set_remote(l, theirs);
+	}
+	g_free(theirs);
+	if (!ok)
+		jn_warn(c->id, "leg %s: unusable SDP answer", l->name);
+	return ok;
+}
+
+void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m)
+{
+	if (c->state != CS_SETUP)
+		return;
+	/* Early media: the first branch with an SDP is bridged to the caller. */
+	if (m->body.l && (!c->b || c->b == l) && apply_answer(c, l, m)) {
+		c->b = l;
+		const char *sdp = a_answer(c);
+		if (sdp && c->a->have_desc) {
+			media_bridge_legs(c, c->a, l);
+			leg_progress(c->a, 183, sdp);
+			return;
+		}
+	}
+	if (c->a->media == LM_RTP || status == 180)
+		leg_progress(c->a, (uint16_t)(status == 183 ? 180 : status), NULL);
+}
+
+void call_branch_answered(call *c, call_leg *l, const sip_msg *m)
+{
+	jn_call_layer *cl = c->cl;
+	if (c->state != CS_SETUP) {
+		leg_hangup(l, true, 0, NULL); /* another branch won: BYE */
+		media_stop_leg(l);
+		return;
+	}
+	if (!apply_answer(c, l, m)) {
+		leg_hangup(l, true, 0, NULL);
+		media_stop_leg(l);
+		call_branch_failed(c, l, 488, "callee answer not usable");
+		return;
+	}
+	for (size_t i = 0; i < c->n_legs; i++) {
+		call_leg *x = c->legs[i];
+		if (x != c->a && x != l && x->state != LS_DONE) {
+			leg_hangup(x, true, 0, NULL);
+			media_stop_leg(x);
+		}
+	}
+	bool rebridge = c->b != l;
+	c->b = l;
+	const char *sdp = a_answer(c);
+	if (!sdp || !c->a->have_desc) {
+		call_end(c, NULL, JN_CDR_FAILED, 488, "cannot answer the caller");
+		return;
+	}
+	if (rebridge)
+		media_bridge_legs(c, c->a, l);
+	if (c->ring_timer) {
+		g_source_remove(c->ring_timer);
+		c->ring_timer = 0;
+	}
+	jn_info(c->id, "leg %s answered (%s)", l->name, l->codec);
+	if (leg_answer(c->a, sdp)) {
+		c->state = CS_UP;
+		c->answer_us = g_get_real_time();
+	}
+	(void)cl;
+}
+
+void call_branch_failed(call *c, call_leg *l, int status, const char *why)
+{
+	bool was_b = c->b == l;
+	leg_hangup(l, false, 0, NULL);
+	media_stop_leg(l);
+	jn_info(c->id, "leg %s failed: %d %s", l->name, status, why);
+	if (c->state == CS_ENDED)
+		return;
+	if (c->state == CS_UP) {
+		if (was_b)
+			call_end(c, l, JN_CDR_FAILED, status, why);
+		return;
+	}
+	if (was_b)
+		c->b = NULL;
+	/* The best answer among the branches (RFC 3261 §16.7, simplified):
+	 * 6xx ends the fork at once; 486 beats other 4xx; else the lowest. */
+	if (!c->best_code || status >= 600 || (status == 486 && c->best_code < 600) ||
+	    (status < c->best_code && c->best_code != 486 && c->best_code < 600))
+		c->best_code = status;
+	bool pending = false;
+	for (size_t i = 0; i < c->n_legs; i++)
+		if (c->legs[i] != c->a && c->legs[i]->state != LS_DONE)
+			pending = true;
+	if (pending && status < 600)
+		return;
+	int code = c->best_code;
+	/* 401/407 from a trunk are ours to answer, not the caller's. */
+	if (code == 401 || code == 407)
+		code = 403;
+	if (code < 300 || code > 699)
+		code = 502;
+	call_end(c, NULL, code == 486 || code == 600 ? JN_CDR_BUSY :
+			  code == 408 || code == 480 ? JN_CDR_NO_ANSWER : JN_CDR_REJECTED, code, why);
+}
+
+static gboolean ring_timeout(gpointer data)
 {
 	call *c = data;
-	c->ack_timer = 0;
-	if (c->state == CS_ANSWERED && c->cl) {
-		jn_warn(c->id, "no ACK for the 200 after %u ms", c->cl->ack_wait_ms);
-		call_send_bye(c->cl, c);
-		call_end(c->cl, c, JN_CDR_FAILED, 408, "no ACK for the 200");
-	}
+	c->ring_timer = 0;
+	if (c->state == CS_SETUP && c->cl)
+		call_end(c, NULL, JN_CDR_NO_ANSWER, 480, "no answer");
 	return G_SOURCE_REMOVE;
 }
 
-static int respond_sdp(jn_call_layer *cl, call *c, sip_tx *tx, uint16_t code, const char *sdp)
+static void leg_event(call *c, call_leg *l, int kind, const char *text)
 {
-	char contact[200], ab[80];
-	g_snprintf(contact, sizeof contact, "Contact: <sip:junction@%s%s%s>\r\n",
-		   contact_addr(&c->local, ab, sizeof ab),
-		   c->kind == SIP_TP_UDP ? "" : ";transport=", c->kind == SIP_TP_UDP ? "" :
-		   c->kind == SIP_TP_WS ? "ws" : c->kind == SIP_TP_WSS ? "wss" :
-		   c->kind == SIP_TP_TLS ? "tls" : "tcp");
-	sip_resp_opts ro = { .record_route = c->state == CS_INVITED, .extra = contact,
-			     .content_type = "application/sdp",
-			     .body = { sdp, strlen(sdp) } };
-	return sip_stack_respond(cl->sip, tx, code, NULL, &ro);
-}
-
-bool call_progress_browser(jn_call_layer *cl, call *c, const char *sdp)
-{
-	if (c->state != CS_INVITED || !c->inv_tx)
-		return false;
-	int rc = respond_sdp(cl, c, c->inv_tx, 183, sdp);
-	if (rc)
-		jn_warn(c->id, "cannot send 183: %s", strerror(rc));
-	return rc == 0;
-}
-
-bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp)
-{
-	sip_tx *tx = c->state == CS_INVITED ? c->inv_tx : c->reinv_tx;
-	if (!tx)
-		return false;
-	int rc = respond_sdp(cl, c, tx, 200, sdp);
-	if (rc) {
-		jn_warn(c->id, "cannot send 200: %s", strerror(rc));
-		call_end(cl, c, JN_CDR_FAILED, 500, "cannot send the answer");
-		return false;
+	jn_call_layer *cl = c->cl;
+	switch (kind) {
+	case EV_ANSWER: /* a browser leg answered an offer */
+		if (l->upd_tx) {
+			leg_update_answered(l, text);
+		} else if (l == c->a && c->state == CS_SETUP && !l->local_sdp) {
+			l->local_sdp = g_strdup(text);
+			char *theirs = g_strndup(l->inv->body.p, l->inv->body.l);
+			media_desc_from_sdp(l, text, theirs);
+			g_free(theirs);
+			if (c->echo) {
+				if (leg_answer(l, text)) {
+					c->state = CS_UP;
+					c->answer_us = g_get_real_time();
+				}
+			} else {
+				/* The browser checks ICE only once it has our answer:
+				 * give it in a 183 so its leg is up while the callee
+				 * rings (its ICE would give up otherwise). */
+				leg_progress(l, 183, text);
+				start_callee(c);
+			}
+		}
+		break;
+	case EV_OFFER: /* a browser callee's offer is gathered */
+		if (l->state == LS_NEW) {
+			l->local_sdp = g_strdup(text);
+			leg_send_invite(l);
+		}
+		break;
+	case EV_RTP_READY:
+		l->rtp_port = (uint16_t)g_ascii_strtoull(text, NULL, 10);
+		if (l == c->a) {
+			if (c->echo) {
+				const char *sdp = a_answer(c);
+				if (!sdp) {
+					call_end(c, NULL, JN_CDR_REJECTED, 488, "no common codec");
+				} else if (leg_answer(l, sdp)) {
+					c->state = CS_UP;
+					c->answer_us = g_get_real_time();
+				}
+			} else {
+				start_callee(c);
+			}
+		} else if (l->state == LS_NEW) {
+			char *err = NULL;
+			l->local_sdp = leg_rtp_sdp(l, NULL, SDP_DIR_SENDRECV, NULL, &err);
+			if (!l->local_sdp) {
+				call_branch_failed(c, l, 500, err);
+				g_free(err);
+			} else {
+				leg_send_invite(l);
+			}
+		}
+		break;
+	case EV_FAILED:
+		if (l->upd_tx) {
+			call_respond(cl, l->upd_tx, 488, NULL);
+			l->upd_tx = NULL;
+		} else if (l == c->a && c->state == CS_SETUP) {
+			char reason[160];
+			g_snprintf(reason, sizeof reason, "Not Acceptable Here (%s)", text);
+			for (char *p = reason; *p; p++)
+				if (*p == '\r' || *p == '\n')
+					*p = ' ';
+			if (l->inv_tx)
+				call_respond(cl, l->inv_tx, 488, reason);
+			l->inv_tx = NULL;
+			call_end(c, l, JN_CDR_REJECTED, 488, text);
+		} else if (l != c->a && l->state != LS_DONE) {
+			call_branch_failed(c, l, 500, text);
+		} else if (l == c->a) {
+			call_end(c, NULL, JN_CDR_FAILED, 500, text);
+		}
+		break;
+	case EV_CLOSED: /* media ended under us (consent lost, DTLS closed) */
+		if (l == c->a && c->state == CS_SETUP && l->inv_tx) {
+			call_respond(cl, l->inv_tx, 500, "Media failed");
+			l->inv_tx = NULL;
+			call_end(c, l, JN_CDR_BROWSER_GONE, 0, text);
+		} else if (l == c->a || l == c->b) {
+			if (l == c->b && c->state == CS_SETUP)
+				call_branch_failed(c, l, 500, text);
+			else
+				call_end(c, NULL, JN_CDR_BROWSER_GONE, 0, text);
+		} else if (l->state != LS_DONE) {
+			call_branch_failed(c, l, 500, text);
+		}
+		break;
+	case EV_DIGIT:
+		if (l->state == LS_UP && text && *text)
+			leg_send_info_digit(l, text[0], (unsigned)g_ascii_strtoull(text + 1, NULL, 10));
+		break;
 	}
-	if (c->state == CS_INVITED) {
-		/* The dialog exists from our 2xx on: a BYE may be needed
-		 * before any in-dialog request arrives (no ACK). */
-		if (!c->dlg && *sip_stack_tx_to_tag(tx))
-			c->dlg = sip_dialog_new_uas(c->inv, sip_stack_tx_to_tag(tx));
-		c->state = CS_ANSWERED;
-		c->answer_us = g_get_real_time();
-		c->ack_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ack_wait_ms, ack_timeout,
-						  call_ref(c), (GDestroyNotify)call_unref);
-		c->inv_tx = NULL;
-		jn_info(c->id, "answered");
-	} else {
-		c->reinv_tx = NULL;
-	}
-	return true;
 }
 
 static gboolean on_core_event(gpointer data)
@@ -308,41 +411,11 @@ static gboolean on_core_event(gpointer data)
 	call *c = ev->c;
 	jn_call_layer *cl = c->cl;
 	if (cl && ev->kind == EV_FINISHED) {
-		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name,
-			  c->route_name ? "echo" : NULL, c->number, c->start_us, c->cause, c->sip_code, c->reason,
-			  c->have_stats ? &c->st : NULL, c);
+		call_record(cl, c);
 		cl->live--;
 		check_drained(cl);
-	} else if (cl && c->state != CS_ENDED && c->t && call_trunk_event(cl, c, ev->kind, ev->text)) {
-		/* handled by the trunk leg */
-	} else if (cl && c->state != CS_ENDED) {
-		switch (ev->kind) {
-		case EV_ANSWER:
-			call_answer_browser(cl, c, ev->text);
-			break;
-		case EV_FAILED:
-			if (c->state == CS_INVITED && c->inv_tx) {
-				char reason[160];
-				g_snprintf(reason, sizeof reason, "Not Acceptable Here (%s)", ev->text);
-				for (char *p = reason; *p; p++)
-					if (*p == '\r' || *p == '\n')
-						*p = ' ';
-				call_respond(cl, c->inv_tx, 488, reason);
-				call_end(cl, c, JN_CDR_REJECTED, 488, ev->text);
-			} else if (c->reinv_tx) {
-				call_respond(cl, c->reinv_tx, 488, NULL);
-				c->reinv_tx = NULL;
-			}
-			break;
-		case EV_CLOSED:
-			/* Media ended under us (consent lost, DTLS closed). */
-			if (c->state == CS_INVITED && c->inv_tx)
-				call_respond(cl, c->inv_tx, 500, "Media failed");
-			else
-				call_send_bye(cl, c);
-			call_end(cl, c, JN_CDR_BROWSER_GONE, 0, ev->text);
-			break;
-		}
+	} else if (cl && c->state != CS_ENDED && ev->l) {
+		leg_event(c, ev->l, ev->kind, ev->text);
 	}
 	g_free(ev->text);
 	call_unref(c);
@@ -367,14 +440,117 @@ static void check_drained(jn_call_layer *cl)
 		cl->drained_idle = g_idle_add(drained_cb, cl);
 }
 
-/* A refusal before any media exists: answer and write its record. */
-static void refuse(jn_call_layer *cl, sip_tx *tx, const char *id, const char *user, const char *caller_number,
-		   const char *dialled, const char *route, const char *target, const char *number, int64_t start_us,
-		   uint16_t code, const char *reason, jn_cdr_cause cause)
+/* ---- placing the callee's legs ---- */
+
+static void start_callee(call *c)
 {
-	call_respond(cl, tx, code, reason);
-	jn_info(id, "refused %u %s", code, reason);
-	write_cdr(cl, id, 0, user, caller_number, dialled, route, target, number, start_us, cause, code, reason, NULL, NULL);
+	jn_call_layer *cl = c->cl;
+	if (c->n_legs > 1 || c->state != CS_SETUP)
+		return;
+	if (c->tkind == JN_ROUTE_TO_TRUNK) {
+		call_leg *l = leg_new(c, LEG_UAC, LM_RTP, "b1");
+		if (!leg_setup_trunk(l, c->target + strlen("trunk:"))) {
+			call_end(c, NULL, JN_CDR_REJECTED, 503, "trunk call limit");
+			return;
+		}
+		leg_start_media(l);
+	} else {
+		const sip_reg_binding *bs[CALL_MAX_BRANCHES];
+		size_t n = sip_reg_lookup(sip_stack_registrar(cl->sip), c->callee_user,
+					  (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC), bs, G_N_ELEMENTS(bs));
+		if (n > G_N_ELEMENTS(bs))
+			n = G_N_ELEMENTS(bs);
+		/* Copied first: a send may close a flow and change the store. */
+		struct {
+			char *uri;
+			sip_tp_kind kind;
+			jn_addr to;
+			sip_flow *flow;
+		} d[CALL_MAX_BRANCHES];
+		size_t nd = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!jn_binding_dest(bs[i], &d[nd].kind, &d[nd].to))
+				continue;
+			d[nd].uri = g_strdup(bs[i]->uri);
+			d[nd].flow = bs[i]->flow ? sip_flow_ref(bs[i]->flow) : NULL;
+			nd++;
+		}
+		for (size_t i = 0; i < nd; i++) {
+			char name[4];
+			g_snprintf(name, sizeof name, "b%zu", i + 1);
+			bool ws = d[i].kind == SIP_TP_WS || d[i].kind == SIP_TP_WSS;
+			call_leg *l = leg_new(c, LEG_UAC, ws ? LM_WEBRTC : LM_RTP, name);
+			leg_setup_contact(l, c->callee_user, d[i].uri, d[i].kind, d[i].flow, &d[i].to);
+			leg_start_media(l);
+			g_free(d[i].uri);
+			if (d[i].flow)
+				sip_flow_unref(d[i].flow);
+		}
+		if (!nd) {
+			call_end(c, NULL, JN_CDR_NO_ANSWER, 480, "user not registered");
+			return;
+		}
+	}
+	if (cl->ring_ms)
+		c->ring_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ring_ms, ring_timeout, call_ref(c),
+						   (GDestroyNotify)call_unref);
+}
+
+/* ---- INVITE ---- */
+
+/* A request from a trunk is recognised by its source: the trunk's address
+ * and port when the config sets a port, else its address alone. Never for
+ * WebSocket flows (browsers). */
+static const char *match_trunk(jn_call_layer *cl, const sip_peer *from)
+{
+	if (from->tp->kind == SIP_TP_WS || from->tp->kind == SIP_TP_WSS)
+		return NULL;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < cl->n_trunks; i++) {
+			const call_trunk_def *t = &cl->trunks[i];
+			if (!t->have_addr || (pass == 0) != t->port_set)
+				continue;
+			jn_addr a = t->addr;
+			if (!t->port_set)
+				jn_addr_set_port(&a, jn_addr_port(&from->remote));
+			if (jn_addr_equal(&a, &from->remote))
+				return t->name;
+		}
+	return NULL;
+}
+
+/* WebRTC (a fingerprint or a DTLS profile on the audio line) or plain RTP. */
+static bool is_webrtc(const sdp_session *s)
+{
+	for (size_t i = 0; i < s->n_media; i++) {
+		const sdp_media *m = &s->media[i];
+		if (m->type != SDP_MEDIA_AUDIO || !m->port)
+			continue;
+		return m->fingerprint.present || m->proto == SDP_PROTO_UDP_TLS_RTP_SAVPF;
+	}
+	return true;
+}
+
+/* A plain RTP offer we could answer (a codec in common, a transport we
+ * speak): checked before anything is allocated. */
+static bool rtp_acceptable(jn_call_layer *cl, const sdp_session *offer, char *reason, size_t size)
+{
+	sdp_local loc = { .codecs = cl->codecs, .n_codecs = cl->n_codecs, .telephone_event = true, .te_pt = 101,
+			  .transport = SDP_TRANSPORT_RTP, .addr = cl->rtp_addr, .port = 9,
+			  .origin_user = "junction", .sess_id = 1, .sess_version = 1 };
+	sdp_error se = { 0 };
+	g_string_truncate(cl->scratch, 0);
+	if (!sdp_answer(offer, &loc, cl->scratch, NULL, &se))
+		return true;
+	g_snprintf(reason, size, "Not Acceptable Here (%s)", se.reason[0] ? se.reason : "no common codec");
+	return false;
+}
+
+static void refuse(jn_call_layer *cl, sip_tx *tx, const refusal *f, uint16_t code, const char *phrase)
+{
+	call_respond(cl, tx, code, phrase);
+	jn_info(f->id, "refused %u %s", code, phrase ? phrase : sip_reason_phrase(code));
+	write_record(cl, f, NULL);
 }
 
 static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -385,24 +561,31 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		call_respond(cl, tx, 503, "Draining");
 		return;
 	}
-	char who[65];
-	if (sip_stack_authenticate(cl->sip, tx, req, who, sizeof who))
+	char who[JN_ROUTE_NAME_MAX + 1];
+	jn_route_party party = JN_ROUTE_USER;
+	const char *trunk = match_trunk(cl, from);
+	if (trunk) {
+		party = JN_ROUTE_TRUNK;
+		g_strlcpy(who, trunk, sizeof who);
+	} else if (sip_stack_authenticate(cl->sip, tx, req, who, sizeof who)) {
 		return;
-	int64_t start_us = g_get_real_time();
-	char id[24];
+	}
+	char id[24], caller[80];
 	g_snprintf(id, sizeof id, "c%08x%04x", g_random_int(), g_random_int() & 0xffff);
+	g_snprintf(caller, sizeof caller, "%s:%s", party == JN_ROUTE_TRUNK ? "trunk" : "user", who);
 	char dialled[JN_ROUTE_DIALLED_MAX + 1] = "";
 	size_t dl = 0;
 	if (!req->ruri_parsed || sip_uri_unescape(req->ruri.user, dialled, sizeof dialled, &dl))
 		dl = 0;
 	dialled[dl] = 0;
 	char *caller_number = sip_pl_strdup(req->from.uri.user);
+	refusal f = { .id = id, .caller = caller, .caller_number = caller_number, .dialled = dialled,
+		      .start_us = g_get_real_time(), .cause = JN_CDR_REJECTED };
 	jn_route_result rr;
-	int rc = jn_route_lookup(cl->routes, JN_ROUTE_USER, who, dialled, (gssize)dl, &rr);
+	int rc = jn_route_lookup(cl->routes, party, who, dialled, (gssize)dl, &rr);
 	if (rc) {
-		int code = jn_route_sip_status(rc);
-		refuse(cl, tx, id, who, caller_number, dialled, NULL, NULL, NULL, start_us, (uint16_t)code,
-		       rc == JN_ROUTE_EFORBIDDEN ? "Forbidden" : "Not Found", JN_CDR_REJECTED);
+		f.code = jn_route_sip_status(rc);
+		refuse(cl, tx, &f, (uint16_t)f.code, rc == JN_ROUTE_EFORBIDDEN ? "Forbidden" : "Not Found");
 		g_free(caller_number);
 		return;
 	}
@@ -411,34 +594,84 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		g_strlcpy(tgt, "echo", sizeof tgt);
 	else
 		g_snprintf(tgt, sizeof tgt, "%s:%s", jn_route_target_str(rr.kind), rr.name);
-	if (rr.kind != JN_ROUTE_TO_ECHO && rr.kind != JN_ROUTE_TO_TRUNK) {
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 480,
-		       "Target not supported yet", JN_CDR_REJECTED);
+	f.route = rr.route;
+	f.target = tgt;
+	f.number = rr.number;
+	sdp_session *offer = NULL;
+	sdp_error serr;
+	char reason[160] = "";
+	if (rr.kind == JN_ROUTE_TO_CONFERENCE) {
+		f.code = 480;
+		refuse(cl, tx, &f, 480, "Target not supported yet");
 		g_free(caller_number);
 		return;
 	}
 	if (!req->body.l) {
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 488,
-		       "Not Acceptable Here (an INVITE without an SDP offer)", JN_CDR_REJECTED);
+		f.code = 488;
+		refuse(cl, tx, &f, 488, "Not Acceptable Here (an INVITE without an SDP offer)");
 		g_free(caller_number);
 		return;
 	}
-	sdp_session *offer = NULL;
-	sdp_error serr;
 	if (sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
-		char reason[160];
 		g_snprintf(reason, sizeof reason, "Not Acceptable Here (bad SDP: %s)", serr.reason);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 488, reason,
-		       JN_CDR_REJECTED);
+		f.code = 488;
+		refuse(cl, tx, &f, 488, reason);
 		g_free(caller_number);
 		return;
 	}
-	rc = jn_route_limits_acquire(cl->limits, JN_ROUTE_USER, who);
-	if (rc) {
+	bool webrtc = is_webrtc(offer);
+	if (!webrtc && !rtp_acceptable(cl, offer, reason, sizeof reason)) {
+		f.code = 488;
+		refuse(cl, tx, &f, 488, reason);
 		sdp_unref(offer);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us,
-		       rc == EBUSY ? 486 : 403, rc == EBUSY ? "Busy Here (call limit)" : "Forbidden",
-		       rc == EBUSY ? JN_CDR_BUSY : JN_CDR_REJECTED);
+		g_free(caller_number);
+		return;
+	}
+	/* Before anything is allocated: the callee must be reachable. */
+	if (rr.kind == JN_ROUTE_TO_USER &&
+	    !sip_reg_lookup(sip_stack_registrar(cl->sip), rr.name,
+			    (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC), NULL, 0)) {
+		f.code = 480;
+		f.cause = JN_CDR_NO_ANSWER;
+		refuse(cl, tx, &f, 480, "Temporarily Unavailable (not registered)");
+		sdp_unref(offer);
+		g_free(caller_number);
+		return;
+	}
+	rc = jn_route_limits_acquire(cl->limits, party, who);
+	if (rc) {
+		f.code = rc == EBUSY ? 486 : 403;
+		f.cause = rc == EBUSY ? JN_CDR_BUSY : JN_CDR_REJECTED;
+		refuse(cl, tx, &f, (uint16_t)f.code, rc == EBUSY ? "Busy Here (call limit)" : "Forbidden");
+		sdp_unref(offer);
+		g_free(caller_number);
+		return;
+	}
+	bool callee_held = false;
+	if (rr.kind == JN_ROUTE_TO_USER) {
+		rc = jn_route_limits_acquire(cl->limits, JN_ROUTE_USER, rr.name);
+		if (rc) {
+			jn_route_limits_release(cl->limits, party, who);
+			f.code = 486;
+			f.cause = JN_CDR_BUSY;
+			refuse(cl, tx, &f, 486, "Busy Here");
+			sdp_unref(offer);
+			g_free(caller_number);
+			return;
+		}
+		callee_held = true;
+	}
+	char *key = dialog_key(req->call_id, req->from.tag);
+	if (g_hash_table_contains(cl->calls, key)) {
+		/* A second INVITE with the same Call-ID and From tag (a new
+		 * branch): the first one already owns the dialog. */
+		jn_route_limits_release(cl->limits, party, who);
+		if (callee_held)
+			jn_route_limits_release(cl->limits, JN_ROUTE_USER, rr.name);
+		f.code = 482;
+		refuse(cl, tx, &f, 482, "Loop Detected");
+		g_free(key);
+		sdp_unref(offer);
 		g_free(caller_number);
 		return;
 	}
@@ -446,70 +679,50 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	c->ref = 1;
 	c->cl = cl;
 	g_strlcpy(c->id, id, sizeof c->id);
-	c->key = dialog_key(req->call_id, req->from.tag);
-	c->inv_tx = tx;
-	c->inv = sip_msg_ref((sip_msg *)req);
-	c->kind = from->tp->kind;
-	c->flow = from->flow ? sip_flow_ref(from->flow) : NULL;
-	c->remote = from->remote;
-	c->local = from->local;
-	g_strlcpy(c->user, who, sizeof c->user);
+	c->party = party;
+	g_strlcpy(c->caller, who, sizeof c->caller);
 	c->caller_number = caller_number;
+	c->display = req->from.display.l ? sip_pl_strdup(req->from.display) : NULL;
 	c->dialled = g_strdup(dialled);
 	c->route_name = g_strdup(rr.route);
+	c->target = g_strdup(tgt);
 	c->number = g_strdup(rr.number);
-	c->start_us = start_us;
-	c->limit_held = true;
-	c->offer = offer;
-	if (g_hash_table_contains(cl->calls, c->key)) {
-		/* A second INVITE with the same Call-ID and From tag (a new branch):
-		 * the first one already owns the dialog. */
-		jn_route_limits_release(cl->limits, JN_ROUTE_USER, who);
-		refuse(cl, tx, id, who, caller_number, dialled, rr.route, tgt, rr.number, start_us, 482,
-		       "Loop Detected", JN_CDR_REJECTED);
-		call_unref(c);
-		return;
+	c->tkind = rr.kind;
+	c->echo = rr.kind == JN_ROUTE_TO_ECHO;
+	c->start_us = f.start_us;
+	c->limit_caller = true;
+	c->limit_callee = callee_held;
+	if (callee_held)
+		g_strlcpy(c->callee_user, rr.name, sizeof c->callee_user);
+	call_leg *a = leg_new(c, LEG_UAS, webrtc ? LM_WEBRTC : LM_RTP, "a");
+	c->a = a;
+	a->peer = g_strdup(caller);
+	if (party == JN_ROUTE_TRUNK)
+		g_strlcpy(a->trunk, who, sizeof a->trunk);
+	a->inv_tx = tx;
+	a->inv = sip_msg_ref((sip_msg *)req);
+	a->kind = from->tp->kind;
+	a->flow = from->flow ? sip_flow_ref(from->flow) : NULL;
+	a->remote = from->remote;
+	a->local = from->local;
+	a->offer = offer;
+	a->state = LS_CALLING;
+	a->dtmf_info = webrtc; /* browsers report keys only from INFO (JsSIP newDTMF) */
+	if (party == JN_ROUTE_TRUNK) {
+		char sec[80];
+		g_snprintf(sec, sizeof sec, "trunk:%s", who);
+		a->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cl->cfg, sec, "dtmf"), "info");
 	}
-	g_hash_table_insert(cl->calls, c->key, c);
+	a->n_codecs = cl->n_codecs;
+	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
+	a->key = key;
+	g_hash_table_insert(cl->calls, a->key, a);
 	cl->live++;
 	c->wk = jn_workers_pick(cl->workers);
 	jn_worker_add_load(c->wk, 1);
-	jn_info(c->id, "call from user:%s to %s (route %s) on worker %u", who, dialled, rr.route,
-		jn_worker_index(c->wk));
-	if (rr.kind == JN_ROUTE_TO_TRUNK) {
-		call_trunk_start(cl, c, rr.name);
-		return;
-	}
-	start_job *j = g_new0(start_job, 1);
-	j->c = call_ref(c);
-	j->po = (rtc_pc_opts){
-		.cert = cl->cert, .context = jn_worker_context(c->wk),
-		.local_addresses = (const char *const *)cl->addrs, .port_min = cl->port_min,
-		.port_max = cl->port_max, .stun_server = cl->stun, .turn_server = cl->turn,
-		.turn_username = cl->turn_user, .turn_password = cl->turn_pass,
-		.consent_timeout = cl->consent_timeout, .echo = true, .id = c->id,
-		.answer = call_pc_answer, .state = call_pc_state, .user = c,
-	};
-	jn_worker_post(c->wk, w_start, j);
-}
-
-static call *find_call(jn_call_layer *cl, const sip_msg *req)
-{
-	char *k = dialog_key(req->call_id, req->from.tag);
-	call *c = g_hash_table_lookup(cl->calls, k);
-	g_free(k);
-	return c;
-}
-
-/* The dialog's local tag is the one the stack put in our 2xx: learn it from
- * the first in-dialog request (the ACK, or a BYE that overtook it). */
-static void ensure_dialog(call *c, const sip_msg *req)
-{
-	if (c->dlg || !sip_pl_isset(req->to.tag))
-		return;
-	char *tag = sip_pl_strdup(req->to.tag);
-	c->dlg = sip_dialog_new_uas(c->inv, tag);
-	g_free(tag);
+	jn_info(c->id, "call from %s to %s (route %s -> %s, %s) on worker %u", caller, dialled, rr.route, tgt,
+		webrtc ? "webrtc" : "rtp", jn_worker_index(c->wk));
+	leg_start_media(a);
 }
 
 static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -517,60 +730,22 @@ static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_ms
 	jn_call_layer *cl = user;
 	(void)s;
 	(void)from;
-	if (call_trunk_request(cl, tx, req))
-		return;
-	call *c = find_call(cl, req);
-	if (!c || c->state == CS_INVITED) {
+	char *k = dialog_key(req->call_id, req->from.tag);
+	call_leg *l = g_hash_table_lookup(cl->calls, k);
+	g_free(k);
+	if (!l || l->state == LS_DONE || (l->role == LEG_UAS && l->state < LS_ANSWERED) ||
+	    (l->role == LEG_UAC && l->dlg && !sip_dialog_matches(l->dlg, req))) {
 		if (tx)
 			call_respond(cl, tx, 481, NULL);
 		return;
 	}
-	ensure_dialog(c, req);
-	if (req->method == SIP_METHOD_ACK) {
-		if (c->state == CS_ANSWERED) {
-			c->state = CS_CONFIRMED;
-			if (c->ack_timer) {
-				g_source_remove(c->ack_timer);
-				c->ack_timer = 0;
-			}
-			jn_info(c->id, "confirmed");
-		}
-		return;
+	/* A UAS dialog's local tag is the one the stack put in our 2xx. */
+	if (!l->dlg && l->role == LEG_UAS && sip_pl_isset(req->to.tag)) {
+		char *tag = sip_pl_strdup(req->to.tag);
+		l->dlg = sip_dialog_new_uas(l->inv, tag);
+		g_free(tag);
 	}
-	if (!tx)
-		return;
-	if (c->dlg && sip_dialog_receive(c->dlg, req)) {
-		call_respond(cl, tx, 500, "CSeq out of order");
-		return;
-	}
-	switch (req->method) {
-	case SIP_METHOD_BYE:
-		call_respond(cl, tx, 200, NULL);
-		call_end(cl, c, JN_CDR_NORMAL, 0, "caller hung up");
-		break;
-	case SIP_METHOD_INVITE: {
-		if (c->reinv_tx) {
-			call_respond(cl, tx, 491, NULL);
-			break;
-		}
-		sdp_session *offer = NULL;
-		sdp_error serr;
-		if (!req->body.l || sdp_parse(req->body.p, req->body.l, &offer, &serr)) {
-			call_respond(cl, tx, 488, req->body.l ? "Not Acceptable Here (bad SDP)"
-							 : "Not Acceptable Here (re-INVITE without an offer)");
-			break;
-		}
-		c->reinv_tx = tx;
-		offer_job *j = g_new0(offer_job, 1);
-		j->c = call_ref(c);
-		j->offer = offer;
-		jn_worker_post(c->wk, w_update, j);
-		break;
-	}
-	default:
-		call_respond(cl, tx, 501, NULL);
-		break;
-	}
+	leg_request(l, tx, req);
 }
 
 static void on_cancel(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -578,13 +753,35 @@ static void on_cancel(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	jn_call_layer *cl = user;
 	(void)s;
 	(void)from;
-	call *c = find_call(cl, req);
+	char *k = dialog_key(req->call_id, req->from.tag);
+	call_leg *l = g_hash_table_lookup(cl->calls, k);
+	g_free(k);
 	call_respond(cl, tx, 487, NULL);
-	if (c && c->state == CS_INVITED)
-		call_end(cl, c, JN_CDR_CANCELLED, 487, "caller cancelled");
+	if (l && l == l->c->a && l->c->state == CS_SETUP) {
+		l->inv_tx = NULL;
+		call_end(l->c, l, JN_CDR_CANCELLED, 487, "caller cancelled");
+	}
 }
 
 /* ---- life ---- */
+
+static void load_trunks(jn_call_layer *cl)
+{
+	char **names = jn_config_instances(cl->cfg, "trunk");
+	size_t n = names ? g_strv_length(names) : 0;
+	cl->trunks = g_new0(call_trunk_def, n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		char sec[80];
+		g_snprintf(sec, sizeof sec, "trunk:%s", names[i]);
+		call_trunk_def *t = &cl->trunks[cl->n_trunks++];
+		t->name = g_strdup(names[i]);
+		unsigned port = (unsigned)jn_config_int(cl->cfg, sec, "port");
+		t->port_set = port != 0;
+		t->have_addr = jn_addr_parse(jn_config_str(cl->cfg, sec, "host"), (uint16_t)(port ? port : 5060),
+					     &t->addr) == 0;
+	}
+	g_strfreev(names);
+}
 
 jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 {
@@ -613,6 +810,7 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	cl->cdr = cdr;
 	cl->cert = rtc_dtls_cert_ref(o->cert);
 	cl->ack_wait_ms = 64 * (guint)jn_config_int(cfg, "sip", "t1");
+	cl->ring_ms = 1000 * (guint)jn_config_int(cfg, "sip", "ring_timeout");
 	cl->addrs = jn_config_list(cfg, "webrtc", "local_addresses");
 	cl->stun = g_strdup(jn_config_str(cfg, "webrtc", "stun_server"));
 	cl->turn = g_strdup(jn_config_str(cfg, "webrtc", "turn_server"));
@@ -622,15 +820,20 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	cl->port_max = (unsigned)jn_config_int(cfg, "webrtc", "port_max");
 	cl->consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout");
 	cl->cfg = cfg;
+	cl->domain = g_strdup(jn_config_str(cfg, "sip", "domain"));
 	cl->rtp_addr = g_strdup(jn_config_str(cfg, "media", "rtp_address"));
 	cl->rtp_port_min = (unsigned)jn_config_int(cfg, "media", "rtp_port_min");
 	cl->rtp_port_max = (unsigned)jn_config_int(cfg, "media", "rtp_port_max");
+	char **codecs = jn_config_list(cfg, "media", "codecs");
+	cl->n_codecs = call_codecs_from_list(codecs, cl->codecs, CALL_MAX_CODECS);
+	g_strfreev(codecs);
+	load_trunks(cl);
 	cl->calls = g_hash_table_new(g_str_hash, g_str_equal);
 	cl->scratch = g_string_new(NULL);
 	sip_stack_on_invite(cl->sip, on_invite, cl);
 	sip_stack_on_dialog_request(cl->sip, on_dialog_request, cl);
 	sip_stack_on_cancel(cl->sip, on_cancel, cl);
-	jn_info(NULL, "call layer: %u routes, records to %s", jn_route_table_size(rt),
+	jn_info(NULL, "call layer: %u routes, %zu trunks, records to %s", jn_route_table_size(rt), cl->n_trunks,
 		*cdr_file ? cdr_file : "(off)");
 	return cl;
 }
@@ -639,26 +842,27 @@ void jn_call_shutdown(jn_call_layer *cl)
 {
 	if (!cl || !cl->sip)
 		return;
-	GList *calls = g_hash_table_get_values(cl->calls);
-	for (GList *l = calls; l; l = l->next) {
-		call *c = l->data;
-		if (c->state == CS_ENDED)
-			continue; /* a trunk call is in the table twice */
-		if (c->state == CS_INVITED && c->inv_tx)
-			call_respond(cl, c->inv_tx, 503, "Shutting down");
-		else
-			call_send_bye(cl, c);
-		/* Written now: the worker's EV_FINISHED will not run any more. */
-		call_ref(c);
-		c->shutdown = true; /* before the worker sees the stop */
-		call_end(cl, c, JN_CDR_SHUTDOWN, 0, "daemon stopping");
-		write_cdr(cl, c->id, c->answer_us, c->user, c->caller_number, c->dialled, c->route_name,
-			  c->route_name ? "echo" : NULL, c->number, c->start_us, c->cause, c->sip_code, c->reason,
-			  NULL, c);
+	GPtrArray *calls = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, cl->calls);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		call *c = ((call_leg *)v)->c;
+		if (!g_ptr_array_find(calls, c, NULL))
+			g_ptr_array_add(calls, call_ref(c));
+	}
+	for (guint i = 0; i < calls->len; i++) {
+		call *c = calls->pdata[i];
+		if (c->state != CS_ENDED) {
+			c->shutdown = true; /* before the worker sees the stop */
+			call_end(c, NULL, JN_CDR_SHUTDOWN, 503, "daemon stopping");
+			/* Written now: the worker's EV_FINISHED will not run any more. */
+			call_record(cl, c);
+		}
 		c->cl = NULL;
 		call_unref(c);
 	}
-	g_list_free(calls);
+	g_ptr_array_free(calls, TRUE);
 	sip_stack_on_invite(cl->sip, NULL, NULL);
 	sip_stack_on_dialog_request(cl->sip, NULL, NULL);
 	sip_stack_on_cancel(cl->sip, NULL, NULL);
@@ -682,7 +886,11 @@ void jn_call_free(jn_call_layer *cl)
 	g_free(cl->turn);
 	g_free(cl->turn_user);
 	g_free(cl->turn_pass);
+	g_free(cl->domain);
 	g_free(cl->rtp_addr);
+	for (size_t i = 0; i < cl->n_trunks; i++)
+		g_free(cl->trunks[i].name);
+	g_free(cl->trunks);
 	g_string_free(cl->scratch, TRUE);
 	g_free(cl);
 }

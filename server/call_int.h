@@ -1,18 +1,45 @@
-/* call_int.h: what server/call.c and server/call_trunk.c share (the call
- * layer's structs and a few helpers). Not a public header. */
+/* call_int.h: what the call layer's files share (server/call.c,
+ * call_leg.c, call_media.c). Not a public header.
+ *
+ * A call is a B2BUA: two legs joined by one media bridge. Leg `a` is the
+ * caller's (we are its UAS); the callee's legs are UAC legs we place: one
+ * toward a trunk, or one per registered contact of a user (a parallel
+ * fork: the first to answer becomes `b`, the others are cancelled). A
+ * leg's media is a browser peer connection (rtc_pc: WebRTC offers, WS
+ * contacts) or a plain RTP leg (rtc_rtp: SIP phones and trunks).
+ *
+ * Threads: the core owns the SIP side of every leg; the call's worker owns
+ * the media (pc, rtp, the bridge). They talk only through posted closures,
+ * each holding a reference on the call. Legs live as long as their call. */
 #ifndef JN_CALL_INT_H
 #define JN_CALL_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "media/sdp.h"
 #include "server/call.h"
 #include "server/cdr.h"
+#include "server/mbridge.h"
 #include "server/route.h"
 #include "sip/sip_dialog.h"
+#include "sip/sip_resolve.h"
 #include "webrtc/rtc_pc.h"
+#include "webrtc/rtc_rtp.h"
 
-typedef struct call_trunk call_trunk;
+#define CALL_MAX_CODECS 6
+#define CALL_MAX_BRANCHES 8
+
+typedef struct call call;
+typedef struct call_leg call_leg;
+
+/* A trunk from the config, recognised by its address for calls it sends. */
+typedef struct {
+	char *name;
+	jn_addr addr;	/* when host is an IP literal */
+	bool have_addr;
+	bool port_set;	/* [trunk:] port given: match the source port too */
+} call_trunk_def;
 
 struct jn_call_layer {
 	sip_stack *sip;
@@ -24,7 +51,7 @@ struct jn_call_layer {
 	char **addrs;
 	char *stun, *turn, *turn_user, *turn_pass;
 	unsigned port_min, port_max, consent_timeout;
-	GHashTable *calls; /* "Call-ID|from-tag" -> call (until it ends) */
+	GHashTable *calls; /* "Call-ID|remote tag" -> call_leg (until the call ends) */
 	guint live;        /* calls not yet finished (their worker side included) */
 	bool draining;
 	void (*drained)(void *user);
@@ -32,94 +59,208 @@ struct jn_call_layer {
 	guint drained_idle;
 	GString *scratch;
 	guint ack_wait_ms; /* 64*T1: how long a 200 waits for its ACK (§13.3.1.4) */
-	const jn_config *cfg; /* trunk sections, read when a call starts */
+	guint ring_ms;	   /* no answer after this: CANCEL, 480 */
+	const jn_config *cfg;
+	char *domain;
 	char *rtp_addr;
 	unsigned rtp_port_min, rtp_port_max;
+	unsigned media_timeout_ms;
+	bool hangup_on_timeout;
+	sdp_codec codecs[CALL_MAX_CODECS]; /* [media] codecs */
+	size_t n_codecs;
+	call_trunk_def *trunks;
+	size_t n_trunks;
+};
+
+typedef enum { LEG_UAS, LEG_UAC } leg_role;
+typedef enum { LM_RTP, LM_WEBRTC } leg_media;
+
+typedef enum {
+	LS_NEW = 0,   /* media being made on the worker */
+	LS_CALLING,   /* UAC: INVITE sent; UAS: waiting for the callee */
+	LS_ANSWERED,  /* UAS: 200 sent, waiting for the ACK */
+	LS_UP,	      /* confirmed */
+	LS_DONE,      /* failed, cancelled, lost or hung up */
+} leg_state;
+
+struct call_leg {
+	call *c;
+	char name[4];	   /* "a", "b1", "b2": logs */
+	leg_role role;
+	leg_media media;
+	leg_state state;
+	char *peer;	   /* "user:erin", "trunk:itsp", "contact" for logs */
+	char trunk[JN_ROUTE_NAME_MAX + 1]; /* the trunk section, "" if none */
+	bool limit_trunk;  /* holds a slot of trunk's max_calls */
+	/* where its SIP goes */
+	sip_tp_kind kind;
+	sip_flow *flow;	   /* referenced; NULL for UDP */
+	jn_addr remote, local;
+	sip_dialog *dlg;
+	char *key;	   /* in cl->calls */
+	/* UAS */
+	sip_tx *inv_tx;	   /* until a final response is sent */
+	sip_msg *inv;
+	guint ack_timer;
+	/* an in-dialog offer (re-INVITE, UPDATE) waiting for our answer */
+	sip_tx *upd_tx;
+	bool upd_invite;
+	/* UAC */
+	char *ruri, *from, *to_hdr, *call_id, *contact, *host;
+	char *username, *password, *auth_line;
+	uint32_t cseq;
+	bool auth_tried, cancel_wanted, early;
+	sip_tx *tx;	   /* our pending INVITE (first or re-INVITE) */
+	bool reinvite;	   /* tx is a re-INVITE */
+	sdp_dir pending_dir;
+	bool tls_verify;
+	sip_resolve_query *resolve;
+	unsigned redirects;
+	/* negotiation */
+	sdp_session *offer;	/* UAS: the caller's offer */
+	sdp_codec codecs[CALL_MAX_CODECS];
+	size_t n_codecs;
+	bool dtmf_info;		/* send DTMF to this leg as SIP INFO */
+	uint16_t rtp_port;
+	char *local_sdp;	/* our SDP toward the leg (answer or offer) */
+	uint64_t sdp_version;
+	sdp_dir remote_dir;	/* what the peer's last SDP said */
+	sdp_dir local_dir;	/* what we tell it (hold passed across) */
+	bool answered_sdp;	/* the remote answer was applied */
+	media_bridge_leg desc;
+	char codec[16], fmtp[256];
+	bool have_desc;
+	/* worker side */
+	rtc_pc *pc;
+	rtc_rtp *rtp;
+	int w_side;		/* bridge side on the worker, -1 none */
+	bool w_stopped;
+	/* final counters for the CDR (copied on the worker) */
+	bool have_stats;
+	jn_cdr_leg st;
+	char st_codec[32];
 };
 
 typedef enum {
-	CS_INVITED = 0, /* waiting for the worker's answer */
-	CS_ANSWERED,    /* 200 sent, waiting for the ACK */
-	CS_CONFIRMED,   /* ACK came */
+	CS_SETUP = 0, /* a's INVITE not answered yet */
+	CS_UP,	      /* a answered */
 	CS_ENDED,
 } call_state;
 
-/* One call. The core owns the SIP side; the worker owns pc. Posts carry a
- * reference. */
-typedef struct {
+struct call {
 	gint ref;
 	jn_call_layer *cl; /* core thread only; NULL after shutdown */
 	char id[24];
-	char *key;
 	call_state state;
-	sip_tx *inv_tx;    /* until a final response is sent */
-	sip_tx *reinv_tx;  /* a re-INVITE waiting for the worker's answer */
-	sip_msg *inv;
-	sip_tp_kind kind;
-	sip_flow *flow;    /* referenced; NULL for UDP */
-	jn_addr remote, local;
-	sip_dialog *dlg;
-	char user[65];
-	char *caller_number, *dialled, *route_name, *number;
+	call_leg *a, *b;   /* b: the callee that answered (or gives early media) */
+	call_leg *legs[CALL_MAX_BRANCHES + 2]; /* all legs, owned */
+	size_t n_legs;
+	bool echo;
+	jn_route_party party;
+	char caller[JN_ROUTE_NAME_MAX + 1];	/* user or trunk name */
+	char *caller_number, *dialled, *route_name, *target, *number, *display;
+	jn_route_target tkind;
 	int64_t start_us, answer_us;
-	bool limit_held;
-	guint ack_timer;   /* while CS_ANSWERED */
+	bool limit_caller, limit_callee;
+	char callee_user[JN_ROUTE_NAME_MAX + 1];
+	guint ring_timer;
+	int best_code;	    /* best failure among branches */
 	jn_cdr_cause cause;
 	int sip_code;
 	char *reason;
 	/* worker side */
 	jn_worker *wk;
-	sdp_session *offer;
-	rtc_pc *pc;
 	bool stopped;
-	bool shutdown; /* the core is gone: post nothing back */
-	rtc_pc_stats st; /* its strings are cleared: they point into the pc */
-	char codec[32];
-	bool have_stats;
-	call_trunk *t; /* trunk:NAME calls: the SIP leg toward the trunk and its media */
-} call;
+	bool shutdown;	    /* the core is gone: post nothing back */
+	jn_mbridge *mb;
+	bool have_mst;
+	jn_mbridge_stats mst;
+	char mcodec[2][16];
+};
 
-/* Events posted from a worker to the core (call_post_event). */
-enum { EV_ANSWER, EV_FAILED, EV_CLOSED, EV_FINISHED, EV_RTP_READY };
+/* Events posted from a worker to the core. */
+enum {
+	EV_ANSWER,     /* leg's pc answered the offer: text = SDP */
+	EV_OFFER,      /* leg's pc made its offer: text = SDP */
+	EV_RTP_READY,  /* leg's RTP port is bound: text = port */
+	EV_FAILED,     /* leg's media could not be made: text = why */
+	EV_CLOSED,     /* leg's media ended (consent lost, DTLS closed) */
+	EV_DIGIT,      /* a DTMF key for a SIP INFO leg: text = "digit duration" */
+	EV_TIMEOUT,    /* no media from leg for media_timeout */
+	EV_FINISHED,   /* the worker freed everything: write the record */
+};
 
+/* ---- call.c ---- */
 call *call_ref(call *c);
 void call_unref(call *c);
-/* Answers a server transaction (logs a failure). */
 void call_respond(jn_call_layer *cl, sip_tx *tx, uint16_t code, const char *reason);
-/* Ends the call on the core side (the SIP side already settled). */
-void call_end(jn_call_layer *cl, call *c, jn_cdr_cause cause, int code, const char *reason);
-/* From the worker: posts an EV_* with a copied text to the core. */
-void call_post_event(call *c, int kind, const char *text);
-/* rtc_pc callbacks (worker thread) shared by every browser leg: the answer
- * and a closed connection become core events. */
-void call_pc_answer(void *user, const char *sdp);
-void call_pc_state(void *user, rtc_pc_state st, const char *reason);
-/* Sends the 200 with sdp to the browser's INVITE; false if it failed (the
- * call is then ended). */
-bool call_answer_browser(jn_call_layer *cl, call *c, const char *sdp);
-/* Sends a 183 with sdp (early media) to the browser's INVITE: its ICE and
- * DTLS can start while the callee rings. */
-bool call_progress_browser(jn_call_layer *cl, call *c, const char *sdp);
-/* Sends our BYE in the browser's dialog. */
-void call_send_bye(jn_call_layer *cl, call *c);
+/* Ends the call: every live leg is hung up (BYE, CANCEL or a final
+ * response) except `by`, which already settled its side; the worker then
+ * frees the media and the record is written. */
+void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *reason);
+/* From the worker: posts an EV_* about leg (may be NULL) to the core. */
+void call_post_event(call *c, call_leg *leg, int kind, const char *text);
+/* The leg bridged to l (a <-> b), or NULL. */
+call_leg *call_other(call *c, call_leg *l);
+/* A callee leg's INVITE got a provisional (m parsed). */
+void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m);
+/* A callee leg answered 2xx (dialog made, ACK sent). */
+void call_branch_answered(call *c, call_leg *l, const sip_msg *m);
+/* A callee leg failed (final >= 300, transport, media). */
+void call_branch_failed(call *c, call_leg *l, int status, const char *why);
 
-/* ---- server/call_trunk.c ---- */
+/* ---- call_leg.c (core thread) ---- */
+call_leg *leg_new(call *c, leg_role role, leg_media media, const char *name);
+void leg_free(call_leg *l);
+/* Starts the leg's media on the worker (EV_ANSWER/EV_OFFER/EV_RTP_READY). */
+void leg_start_media(call_leg *l);
+/* UAC toward trunk:NAME; false (after ending the call) when it cannot. */
+bool leg_setup_trunk(call_leg *l, const char *trunk);
+/* UAC toward one registered contact of user `user`. */
+void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_kind kind, sip_flow *flow,
+		       const jn_addr *to);
+/* The media is ready (offer made, or RTP port bound): send the INVITE. */
+void leg_send_invite(call_leg *l);
+/* UAS: sends 18x/200 with our SDP to a's INVITE. */
+bool leg_progress(call_leg *l, uint16_t code, const char *sdp);
+bool leg_answer(call_leg *l, const char *sdp);
+/* Hangs a leg up the way its state wants (when send): BYE, CANCEL, or
+ * (UAS, not answered) the final response code; then forgets its dialog,
+ * timers and trunk slot. */
+void leg_hangup(call_leg *l, bool send, uint16_t code, const char *reason);
+/* Moves the codec named first to the front of the leg's list. */
+void leg_prefer(call_leg *l, const char *first);
+/* Fills out from config codec names; returns how many. */
+size_t call_codecs_from_list(char **names, sdp_codec *out, size_t cap);
+/* An in-dialog request for l (after dialog checks). */
+void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req);
+/* The worker answered an in-dialog offer (pc update). */
+void leg_update_answered(call_leg *l, const char *sdp);
+/* Our SDP toward an RTP leg: an offer (dir) or an answer to offer. */
+char *leg_rtp_sdp(call_leg *l, const sdp_session *offer, sdp_dir dir, sdp_neg *neg, char **err);
+/* Sends INFO with a DTMF key to l. */
+void leg_send_info_digit(call_leg *l, char digit, unsigned duration_ms);
+/* Passes a hold/resume across: a re-INVITE to l with direction dir. */
+void leg_reinvite(call_leg *l, sdp_dir dir);
+/* The leg as a CDR leg kind. */
+const char *leg_kind_str(const call_leg *l);
 
-/* Core: starts a trunk:NAME call (browser leg + RTP leg on c->wk, then the
- * INVITE to the trunk). c is in the table, its offer parsed. */
-void call_trunk_start(jn_call_layer *cl, call *c, const char *trunk);
-/* Core: an event for a trunk call (EV_ANSWER while invited, EV_RTP_READY);
- * true when handled. */
-bool call_trunk_event(jn_call_layer *cl, call *c, int kind, const char *text);
-/* Core: the call ends; BYE or CANCEL the trunk unless it ended the call. */
-void call_trunk_end(jn_call_layer *cl, call *c);
-/* Core: whether req is an in-dialog request of the trunk leg; handles it. */
-bool call_trunk_request(jn_call_layer *cl, sip_tx *tx, const sip_msg *req);
-/* Worker: frees the bridge and the RTP leg (before the pc). */
-void call_trunk_w_stop(call *c);
-/* Core: fills the CDR's target, media and leg b. */
-void call_trunk_cdr(const call *c, jn_cdr_record *r);
-/* Frees the trunk state (last reference). */
-void call_trunk_free(call_trunk *t);
+/* ---- call_media.c (worker jobs, posted from the core) ---- */
+void media_start(call_leg *l, bool echo);
+/* The remote's SDP answer to our offer (UAC) or the peer's RTP address
+ * (after our answer): sets the leg's remote side. */
+void media_set_remote(call_leg *l, const char *sdp);
+/* Joins two legs (their descs must be set); replaces any bridge. */
+void media_bridge_legs(call *c, call_leg *x, call_leg *y);
+/* An in-dialog offer for a WebRTC leg (answer through EV_ANSWER). */
+void media_pc_update(call_leg *l, sdp_session *offer);
+/* A key to send to leg l as RFC 4733. */
+void media_send_digit(call *c, call_leg *l, char digit, unsigned duration_ms);
+/* Frees one leg's media (a cancelled branch). */
+void media_stop_leg(call_leg *l);
+/* Frees every leg's media and the bridge; EV_FINISHED follows. */
+void media_stop_call(call *c);
+/* Reads the desc a leg negotiated from an SDP (ours and theirs). */
+bool media_desc_from_sdp(call_leg *l, const char *ours, const char *theirs);
 
 #endif

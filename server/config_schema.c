@@ -37,6 +37,7 @@ static const jn_cfg_key schema[] = {
 	I("sip", "max_connections", "4096", 1, 1000000, "open TCP/TLS/WS connections at most"),
 	I("sip", "tcp_idle_timeout", "300", 5, 86400, "seconds before an idle stream connection is closed"),
 	S("sip", "user_agent", "Junction", "User-Agent and Server header value"),
+	I("sip", "ring_timeout", "60", 0, 3600, "seconds a call rings before junction gives up (480); 0 = never"),
 
 	A("websocket", "listen", "127.0.0.1:8081", "WebSocket: subprotocols 'sip' (RFC 7118) and 'junction' (JSON); empty = off"),
 	A("websocket", "tls_listen", "", "secure WebSocket (WSS; needs [sip] tls_certificate); empty = off"),

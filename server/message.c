@@ -119,8 +119,7 @@ static uint64_t now_s(void)
 	return (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC);
 }
 
-/* Where to send to a binding: over its flow, else to its source address. */
-static bool binding_dest(const sip_reg_binding *b, sip_tp_kind *kind, jn_addr *to)
+bool jn_binding_dest(const sip_reg_binding *b, sip_tp_kind *kind, jn_addr *to)
 {
 	if (b->flow) {
 		*kind = sip_flow_transport(b->flow)->kind;
@@ -156,7 +155,7 @@ static size_t deliver(jn_msg_layer *ml, const char *to, const char *from, const 
 	dest ds[G_N_ELEMENTS(bs)];
 	size_t nd = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!binding_dest(bs[i], &ds[nd].kind, &ds[nd].to))
+		if (!jn_binding_dest(bs[i], &ds[nd].kind, &ds[nd].to))
 			continue;
 		ds[nd].uri = g_strdup(bs[i]->uri);
 		ds[nd].flow = bs[i]->flow ? sip_flow_ref(bs[i]->flow) : NULL;

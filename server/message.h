@@ -50,6 +50,11 @@ size_t jn_msg_store_count(const jn_msg_store *st, const char *to);
  * them. Returns how many. */
 size_t jn_msg_store_flush(jn_msg_store *st, const char *to, jn_msg_deliver_fn fn, void *user);
 
+/* Where a request to a registered binding goes: over its flow (WS, TCP),
+ * else to its source address (UDP). false when neither is known. Shared
+ * with the call layer, which forks INVITEs to the same bindings. */
+bool jn_binding_dest(const sip_reg_binding *b, sip_tp_kind *kind, jn_addr *to);
+
 /* --- the MESSAGE handler --------------------------------------------------- */
 
 typedef struct jn_msg_layer jn_msg_layer;

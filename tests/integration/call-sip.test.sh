@@ -1,7 +1,7 @@
 #!/bin/sh
 # The call layer's refusals against real sipp over UDP: every INVITE is
-# digest-challenged (407), and after the credentials: a plain RTP/AVP offer
-# to echo (WebRTC only) -> 488 with a reason, unparsable SDP -> 488 naming
+# digest-challenged (407), and after the credentials: an RTP/AVP offer with
+# only G.729 (not supported) -> 488 with a reason, unparsable SDP -> 488 naming
 # the SDP line, an unknown number -> 404, a route not for this user -> 403,
 # a user with max_calls = 0 -> 486, a wrong password -> 403; each refused
 # call (after auth) writes one CDR line. A drain answers new INVITEs 503.
@@ -39,7 +39,7 @@ CONF
 # call TARGET CODE V PORT [ARGS...]: one sipp call from the template.
 call() {
   target=$1; code=$2; v=$3; port=$4; shift 4
-  sed "s/@TARGET@/$target/g; s/@CODE@/$code/g; s/@V@/$v/g" "$JN_SRCDIR/tests/integration/sipp/call_auth.xml" >"call-$port.xml"
+  sed "s/@TARGET@/$target/g; s/@CODE@/$code/g; s/@V@/$v/g; s/@PT@/${PT:-0}/g" "$JN_SRCDIR/tests/integration/sipp/call_auth.xml" >"call-$port.xml"
   timeout 30 sipp "$J" -sf "call-$port.xml" -i 127.0.0.1 -p "$port" -m 1 -nostdin -timeout 20s \
     -timeout_error -max_recv_loops 100 -trace_msg -message_file "call-$port.msg" \
     -trace_err -error_file "call-$port.err" -auth_uri "$target@$J" "$@" >"call-$port.out" 2>&1
@@ -49,8 +49,8 @@ if ! jn_start jn.conf jn.log 18580; then
   tap_not_ok "junction starts"; tap_done; exit 1
 fi
 
-call echo 488 0 15561 -s alice -au alice -ap secret-a
-tap_check "RTP/AVP offer to echo: 407, then 488 after the credentials" test $? -eq 0
+PT=18 call echo 488 0 15561 -s alice -au alice -ap secret-a
+tap_check "G.729-only offer to echo: 407, then 488 after the credentials" test $? -eq 0
 tap_check "... the 407 carries a Proxy-Authenticate MD5 challenge" \
   grep -q '^Proxy-Authenticate: Digest realm="junction", nonce="[^"]*", algorithm=MD5' call-15561.msg
 tap_check "... the 488 says why" grep -q '^SIP/2.0 488 Not Acceptable Here (.\+)' call-15561.msg
