@@ -91,4 +91,80 @@ awk -v ok="$k_ok" -v failed="$k_fail" -v secs="$k_secs" -v ticks="$k_ticks" -v h
   printf "bench: call_setup_kamailio_failed %d calls\n", failed;
   if (ok > 0) printf "bench: call_setup_kamailio_cpu_us_per_call %.1f us\n", ticks / hz * 1e6 / ok;
 }'
-echo "# kamailio: sipp exit $k_rc; work dir $work"
+
+# --- junction --------------------------------------------------------------
+# jn_conf: trunk:uac is sipp's caller (recognised by its source port),
+# trunk:uas the callee; every number from trunk:uac goes to trunk:uas.
+cat >jn.conf <<CONF
+[general]
+log_level = warn
+cdr_file = $work/cdr.jsonl
+[api]
+http_listen = 127.0.0.1:18490
+[websocket]
+listen =
+[sip]
+udp_listen = 127.0.0.1:$J
+tcp_listen =
+[media]
+rtp_port_min = 30000
+rtp_port_max = 59999
+[trunk:uac]
+host = 127.0.0.1
+port = $UAC
+max_calls = 100000
+[trunk:uas]
+host = 127.0.0.1
+port = $UAS
+max_calls = 100000
+[route:b2bua]
+match = ^.*\$
+from = trunk:uac
+target = trunk:uas
+CONF
+jn_start() {
+  "$build/junction" --config jn.conf >>jn.log 2>&1 &
+  jpid=$!
+  i=0
+  while ! curl -sf http://127.0.0.1:18490/api/v1/health >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "junction did not start" >&2; cat jn.log >&2; exit 1; }
+    sleep 0.1
+  done
+}
+jn_stop() { kill -TERM $jpid; wait $jpid 2>/dev/null; }
+jn_start
+uas_start junction
+set -- $(run junction 127.0.0.1:$J "$rate" "$count" $jpid)
+j_ok=$1 j_fail=$2 j_secs=$3 j_ticks=$4 j_rc=$5
+uas_stop
+jn_stop
+
+awk -v ok="$j_ok" -v failed="$j_fail" -v secs="$j_secs" -v ticks="$j_ticks" -v hz="$hz" \
+    -v kok="$k_ok" -v kticks="$k_ticks" 'BEGIN {
+  printf "bench: call_setup_junction_cps %.0f calls/s\n", ok / secs;
+  printf "bench: call_setup_junction_failed %d calls\n", failed;
+  if (ok > 0) {
+    us = ticks / hz * 1e6 / ok;
+    printf "bench: call_setup_junction_cpu_us_per_call %.1f us\n", us;
+    if (kok > 0 && kticks > 0)
+      printf "ratio: call_setup_cpu_vs_kamailio %.2f (goal <= 2)\n", us / (kticks / hz * 1e6 / kok);
+  }
+}'
+
+# --- ramp: the highest rate junction holds with 0 failures -----------------
+# Each step is a fresh junction and uas, RATE * 3 calls (about 3 s).
+best=0
+for r in $ramp; do
+  jn_start
+  uas_start "ramp$r"
+  set -- $(run "ramp$r" 127.0.0.1:$J "$r" $((r * 3)) $jpid)
+  uas_stop
+  jn_stop
+  echo "# ramp: $r calls/s asked: $1 ok, $2 failed, $(awk -v n="$1" -v s="$3" 'BEGIN { printf "%.0f", n / s }') calls/s reached"
+  [ "$2" -eq 0 ] && [ "$1" -eq $((r * 3)) ] || break
+  best=$r
+done
+echo "bench: call_setup_junction_max_cps_0fail $best calls/s"
+echo "# kamailio: sipp exit $k_rc; junction: sipp exit $j_rc; work dir $work"
+[ "$k_rc" -eq 0 ] && [ "$j_rc" -eq 0 ] || exit 1
+[ -n "${JN_BENCH_KEEP:-}" ] || rm -rf "$work"
