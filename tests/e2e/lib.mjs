@@ -129,3 +129,73 @@ export function analyse(samples, rate) {
   }
   return { freq: bestF, rms };
 }
+
+// (import declarations are hoisted: this one serves baresipControl below.)
+import net from 'node:net';
+
+// Polls pred (sync or async) every 100 ms for up to ms; resolves with its
+// last result.
+export async function waitFor(pred, ms) {
+  for (let t = 0; t < ms; t += 100) {
+    const v = await pred();
+    if (v) return v;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return pred();
+}
+
+// Reads a 16-bit PCM WAV (first channel) into floats: { rate, samples }.
+export function readWav(file) {
+  const b = fs.readFileSync(file);
+  let off = 12, rate = 8000, ch = 1, data = null;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4), sz = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') { ch = b.readUInt16LE(off + 10); rate = b.readUInt32LE(off + 12); }
+    if (id === 'data') { data = b.subarray(off + 8, Math.min(b.length, off + 8 + sz)); break; }
+    off += 8 + sz + (sz & 1);
+  }
+  const samples = [];
+  for (let i = 0; data && i + 2 * ch <= data.length; i += 2 * ch) samples.push(data.readInt16LE(i) / 32768);
+  return { rate, samples };
+}
+
+// A lasting connection to baresip's ctrl_tcp (netstring JSON both ways).
+// Resolves with { events, command(cmd, params), close() }: events collects
+// every event baresip reports ({type, param, ...}); command resolves with
+// baresip's response (or null after 2 s).
+export function baresipControl(port, host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, host);
+    const events = [], waiting = new Map();
+    let buf = Buffer.alloc(0), token = 0;
+    sock.on('data', d => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const colon = buf.indexOf(':');
+        if (colon < 0) break;
+        const len = Number(buf.toString('ascii', 0, colon));
+        if (buf.length < colon + 1 + len + 1) break;
+        let msg = null;
+        try { msg = JSON.parse(buf.toString('utf8', colon + 1, colon + 1 + len)); } catch { /* not JSON */ }
+        buf = buf.subarray(colon + 1 + len + 1);
+        if (!msg) continue;
+        if (msg.event) events.push(msg);
+        else if (msg.response && waiting.has(msg.token)) { waiting.get(msg.token)(msg); waiting.delete(msg.token); }
+      }
+    });
+    sock.on('error', reject);
+    sock.on('connect', () => resolve({
+      events,
+      command(command, params) {
+        const t = `t${++token}`;
+        const js = JSON.stringify(params === undefined ? { command, token: t } : { command, params, token: t });
+        sock.write(`${Buffer.byteLength(js)}:${js},`);
+        return new Promise(res => {
+          waiting.set(t, res);
+          setTimeout(() => { if (waiting.delete(t)) res(null); }, 2000);
+        });
+      },
+      close() { sock.destroy(); },
+    }));
+  });
+}

@@ -1,0 +1,264 @@
+// A call INTO the browser: baresip, acting as the trunk "pstn", dials the DID
+// 5551234 at junction; [route:did] maps it to user:erin, who has two JsSIP UAs
+// registered over WS in one Chromium page (two contacts, each with its own
+// +sip.instance). Junction forks the call to both (parallel fork); UA 1
+// answers after ~1 s, so junction CANCELs UA 2's branch. Checks: both UAs
+// ring, UA 2's session fails with cause Canceled, baresip reaches
+// CALL_ESTABLISHED, the browser hears baresip's 880 Hz (8 kHz WAV through
+// aufile), baresip's sndfile recording holds the browser's 440 Hz, a hangup
+// from baresip ends the JsSIP session, and the CDR line names caller
+// trunk:pstn and target user:erin. Then: a caller that is no trunk (sipp from
+// another port, no credentials) is challenged or refused and no browser
+// rings, and a call to the DID while erin has no registered contact gets 480.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
+	 readWav, baresipControl, waitFor } from './lib.mjs';
+
+plan(13);
+const HTTP = 18680, WS = 18681, SIPPORT = 15660, TRUNKPORT = 15670, SIPPPORT = 15690, CTRL = 15689; // not 15671: baresip's SIP/TLS
+const WSURL = `ws://127.0.0.1:${WS}`;
+const CDR = path.join(WORK, 'cdr.jsonl');
+const conf = `[general]\ncdr_file = ${CDR}\n` +
+  `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
+  `[sip]\nudp_listen = 127.0.0.1:${SIPPORT}\nauth_algorithms = MD5\n` +
+  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 25500\nport_max = 25999\n` +
+  `[media]\nrtp_address = 127.0.0.1\nrtp_port_min = 26000\nrtp_port_max = 26099\n` +
+  `[user:erin]\npassword = er1n-secret\n` +
+  `[trunk:pstn]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\n` +
+  `[route:did]\nmatch = ^5551234$\nfrom = trunk:pstn\ntarget = user:erin\n`;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// baresip as the trunk: it places the calls (ctrl_tcp "dial").
+const BDIR = path.join(WORK, 'baresip');
+const SND = path.join(BDIR, 'snd');
+fs.mkdirSync(SND, { recursive: true });
+fs.writeFileSync(path.join(BDIR, 'config'), [
+  `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
+  'rtp_ports 26100-26199', `audio_source aufile,${toneWav('tone880.wav', 880, 60, 8000)}`, 'audio_player alsa,null', `snd_path ${SND}`,
+  'module_path /usr/lib/baresip/modules', 'module g711.so', 'module opus.so', 'module aufile.so',
+  'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
+  `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
+fs.writeFileSync(path.join(BDIR, 'accounts'),
+  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA\n`);
+
+// In the page: several JsSIP UAs; every incoming session is recorded per UA.
+const pageSetup = () => {
+  window.jn = { uas: [], calls: [] };
+  jn.register = (ws, user, password) => new Promise(res => {
+    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
+                              register: true, session_timers: false });
+    const idx = jn.uas.length;
+    jn.uas.push(ua);
+    const t = setTimeout(() => res('timeout'), 8000);
+    ua.on('registered', () => { clearTimeout(t); res('registered'); });
+    ua.on('registrationFailed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
+    ua.on('newRTCSession', e => {
+      if (e.originator !== 'remote') return;
+      const rec = { ua: idx, from: String(e.request.from.uri), state: 'ringing', session: e.session };
+      jn.calls.push(rec);
+      e.session.on('confirmed', () => { rec.state = 'confirmed'; });
+      e.session.on('failed', ev => { rec.state = 'failed'; rec.cause = ev.cause; rec.originator = ev.originator; });
+      e.session.on('ended', ev => { rec.state = 'ended'; rec.cause = ev.cause; rec.originator = ev.originator; });
+    });
+    ua.start();
+  });
+  jn.unregister = () => Promise.all(jn.uas.map(ua => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 5000);
+    ua.on('unregistered', () => { clearTimeout(t); res('unregistered'); });
+    ua.unregister();
+  })));
+  // A plain copy of the call records (sessions do not cross to node).
+  jn.list = () => jn.calls.map(({ session, ...r }) => r);
+  jn.answer = i => new Promise(res => {
+    const rec = jn.calls[i];
+    const t = setTimeout(() => res('timeout'), 10000);
+    rec.session.on('confirmed', () => { clearTimeout(t); res('confirmed'); });
+    rec.session.on('failed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
+    rec.session.answer({
+      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+      pcConfig: { iceServers: [] },
+    });
+  });
+  jn.capture = async i => {
+    const track = jn.calls[i].session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
+    const stream = new MediaStream([track]);
+    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const buf = [];
+    await new Promise(res => {
+      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
+      src.connect(proc); proc.connect(ctx.destination);
+    });
+    proc.disconnect(); src.disconnect(); await ctx.close();
+    return { rate: 48000, samples: buf.slice(9600) };
+  };
+};
+
+// sipp from a port that is no trunk's, without credentials: it must be
+// challenged (407) or refused (403); it ACKs either and ends.
+const STRANGERXML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="stranger">
+  <send retrans="500"><![CDATA[
+INVITE sip:5551234@127.0.0.1:${SIPPORT} SIP/2.0
+Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
+From: <sip:mallory@[local_ip]:[local_port]>;tag=[pid]stranger[call_number]
+To: <sip:5551234@127.0.0.1:${SIPPORT}>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:mallory@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=- 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+
+]]></send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" next="bad" />
+  <recv response="183" optional="true" next="bad" />
+  <recv response="403" optional="true" next="ack" />
+  <recv response="407" next="ack" />
+  <label id="ack" />
+  <send><![CDATA[
+ACK sip:5551234@127.0.0.1:${SIPPORT} SIP/2.0
+Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
+From: <sip:mallory@[local_ip]:[local_port]>;tag=[pid]stranger[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <nop next="end" />
+  <label id="bad" />
+  <nop><action><exec int_cmd="stop_now" /></action></nop>
+  <label id="end" />
+</scenario>
+`;
+
+const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+
+let jn, browser, bs, ctl, blog = '';
+try {
+  bs = spawn('baresip', ['-f', BDIR], { stdio: ['pipe', 'pipe', 'pipe'] });
+  bs.stdout.on('data', d => { blog += d; });
+  bs.stderr.on('data', d => { blog += d; });
+  await sleep(500);
+  ctl = await baresipControl(CTRL);
+  jn = await startJunction(conf, { httpPort: HTTP });
+  browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${HTTP}/`);
+  await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageSetup);
+  const regs = [];
+  for (let i = 0; i < 2; i++) regs.push(await page.evaluate(([ws]) => jn.register(ws, 'erin', 'er1n-secret'), [WSURL]));
+  ok(regs.every(r => r === 'registered'), `two JsSIP UAs register as erin (${regs})`, junctionLog());
+  const list = () => page.evaluate(() => jn.list());
+
+  // ---- the DID rings both contacts; UA 1 answers, UA 2 is cancelled ----
+  const dialled = `sip:5551234@127.0.0.1:${SIPPORT}`;
+  await ctl.command('dial', dialled);
+  let calls = [];
+  await waitFor(async () => (calls = await list()).length >= 2, 10000);
+  ok(calls.length === 2 && calls[0].ua !== calls[1].ua && calls.every(c => /trunk@/.test(c.from)),
+     `both UAs get newRTCSession from the trunk (parallel fork): ${JSON.stringify(calls)}`, blog + junctionLog());
+  let established = false, b1 = { state: 'none' };
+  if (calls.length >= 1) {
+    await sleep(1000);
+    const first = calls.findIndex(c => c.ua === 0);
+    const ans = await page.evaluate(i => jn.answer(i), first);
+    established = await waitFor(() => ctl.events.some(e => e.type === 'CALL_ESTABLISHED'), 5000);
+    ok(ans === 'confirmed' && established, `UA 1 answers (${ans}); baresip reaches CALL_ESTABLISHED (${established})`,
+       JSON.stringify(ctl.events) + '\n' + junctionLog());
+    const second = calls.findIndex(c => c.ua === 1);
+    if (second >= 0) await waitFor(async () => (b1 = (await list())[second]).state !== 'ringing', 5000);
+    ok(b1.state === 'failed' && b1.cause === 'Canceled', `UA 2's session fails with cause Canceled (${b1.state} ${b1.cause})`, b1);
+  } else {
+    ok(false, 'UA 1 answers; baresip reaches CALL_ESTABLISHED', JSON.stringify(ctl.events) + '\n' + junctionLog());
+    ok(false, 'UA 2\'s session fails with cause Canceled');
+  }
+
+  // ---- audio both ways ----
+  let ra = { freq: 0, rms: 0 };
+  if (established) {
+    await sleep(2500);
+    const first = calls.findIndex(c => c.ua === 0);
+    const remote = await page.evaluate(i => jn.capture(i), first);
+    ra = analyse(remote.samples, remote.rate);
+  }
+  ok(Math.abs(ra.freq - 880) <= 15 && ra.rms > 0.01, `the browser hears the trunk's tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
+
+  // ---- baresip hangs up: BYE reaches the browser ----
+  await ctl.command('hangup');
+  let s0 = {};
+  await waitFor(async () => { s0 = (await list()).find(c => c.ua === 0) || {}; return s0.state === 'ended'; }, 5000);
+  ok(s0.state === 'ended' && s0.originator === 'remote' && s0.cause === 'Terminated',
+     `the trunk hangs up: JsSIP's session ends (${s0.state} ${s0.originator} ${s0.cause})`, junctionLog());
+  await sleep(500);
+  const dec = fs.readdirSync(SND).filter(f => /dec.*\.wav$/.test(f)).sort()[0];
+  let wa = { freq: 0, rms: 0 }, secs = 0;
+  if (dec) {
+    const w = readWav(path.join(SND, dec));
+    secs = w.samples.length / w.rate;
+    wa = analyse(w.samples.slice(Math.round(w.rate * 1.5)), w.rate);
+  }
+  ok(dec && Math.abs(wa.freq - 440) <= 15 && wa.rms > 0.01,
+     `baresip heard the browser's tone: peak ${wa.freq} Hz, rms ${wa.rms.toFixed(3)}, ${secs.toFixed(1)} s recorded`, { dec, wa });
+  await waitFor(() => cdrLines().length >= 1, 3000);
+  const c = cdrLines()[0] || {};
+  ok(c.caller === 'trunk:pstn' && c.target === 'user:erin' && c.route === 'did' && c.cause === 'normal' && c.answer &&
+     c.reason === 'caller hung up' && c.media === 'transcode' && c.legs && c.legs[1] && c.legs[1].kind === 'webrtc' &&
+     c.legs[1].packets_received > 50 && c.legs[0].packets_received > 50,
+     `CDR: caller ${c.caller}, target ${c.target}, cause ${c.cause} (${c.reason}), media ${c.media}`, c);
+
+  // ---- a caller that is no trunk: challenged or refused, no browser rings ----
+  const before = (await list()).length;
+  fs.writeFileSync(path.join(WORK, 'stranger.xml'), STRANGERXML);
+  const sipp = spawn('timeout', ['30', 'sipp', '127.0.0.1:' + SIPPORT, '-sf', path.join(WORK, 'stranger.xml'), '-i', '127.0.0.1',
+                                 '-p', String(SIPPPORT), '-m', '1', '-nostdin', '-timeout', '15s', '-trace_msg', '-trace_err'],
+                     { cwd: WORK, stdio: 'ignore' });
+  const sc = await new Promise(res => sipp.on('exit', code => res(code)));
+  const msgs = fs.readdirSync(WORK).filter(f => /stranger.*messages/.test(f)).map(f => fs.readFileSync(path.join(WORK, f), 'utf8')).join('\n');
+  const codes = [...msgs.matchAll(/^SIP\/2\.0 (\d+)/gm)].map(m => Number(m[1]));
+  await sleep(1000);
+  const after = (await list()).length;
+  ok(sc === 0 && codes.some(x => x === 407 || x === 403) && !codes.some(x => x === 180 || x === 183 || x === 200) && after === before,
+     `a caller from a port that is no trunk's gets ${codes.join(',')} (sipp exit ${sc}); no browser rings (${after - before} new sessions)`, msgs);
+
+  // ---- erin has no registered contact: 480 ----
+  const un = await page.evaluate(() => jn.unregister());
+  ok(un.every(u => u === 'unregistered'), `both UAs un-register (${un})`);
+  const evBefore = ctl.events.length;
+  await ctl.command('dial', dialled);
+  let closed = null;
+  await waitFor(() => (closed = ctl.events.slice(evBefore).find(e => e.type === 'CALL_CLOSED')), 10000);
+  ok(closed && /480/.test(closed.param), `the DID with no contact: baresip's call is closed with ${closed && closed.param}`,
+     JSON.stringify(ctl.events.slice(evBefore)) + '\n' + junctionLog());
+  ok((await list()).length === after, 'no browser session for it');
+  diag('CDR: ' + JSON.stringify(cdrLines().slice(1)));
+  ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
+} catch (e) {
+  ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
+} finally {
+  if (browser) await browser.close();
+  if (ctl) ctl.close();
+  if (bs) bs.kill('SIGTERM');
+  fs.writeFileSync(path.join(WORK, 'baresip.log'), blog);
+  const code = await stopJunction(jn);
+  if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
+  done();
+}
