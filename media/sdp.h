@@ -437,8 +437,21 @@ int sdp_answer(const sdp_session *offer, const sdp_local *local, GString *out,
  * Returns 0 or EINVAL. */
 int sdp_offer(const sdp_local *local, GString *out, sdp_error *err);
 
+/* A subsequent offer on a negotiated session (hold, resume): the m-lines
+ * of prev (the peer's last offer or answer; audio is the index of the
+ * accepted audio section, nm what it negotiated) in the same order with
+ * their mids, the others rejected with port 0; the audio section with the
+ * codec and telephone-event of nm (same payload types), local->dir, and
+ * for DTLS our ICE credentials, candidates, fingerprint and local->setup
+ * as the role (ACTIVE or PASSIVE: the one negotiated first; anything else
+ * prints actpass). Bump local->sess_version first. 0 or EINVAL. */
+int sdp_reoffer(const sdp_session *prev, size_t audio, const sdp_neg_media *nm,
+		const sdp_local *local, GString *out, sdp_error *err);
+
 /* Reads the remote answer to an offer we built from local: the chosen
- * codec, address/port, direction, crypto, DTLS role. Returns 0, EBADMSG
+ * codec, address/port, direction, crypto, DTLS role. The answer has one
+ * audio section (neg->audio), any other m-line rejected (port 0), as for
+ * an sdp_reoffer; the caller checks the m-line count. Returns 0, EBADMSG
  * (answer inconsistent with our offer) or ENOTSUP (audio rejected). */
 int sdp_process_answer(const sdp_session *answer, const sdp_local *local,
 		       sdp_neg *neg, sdp_error *err);

@@ -580,6 +580,62 @@ int sdp_offer(const sdp_local *l, GString *out, sdp_error *err)
 	return rc;
 }
 
+/* A subsequent offer is the last exchange again with a new direction: the
+ * same m-lines (RFC 3264 §8 forbids dropping or reordering them), the one
+ * codec agreed on with its payload type, and for DTLS the role agreed on
+ * instead of actpass, so the transport goes on untouched. */
+int sdp_reoffer(const sdp_session *prev, size_t audio, const sdp_neg_media *nm, const sdp_local *l,
+		GString *out, sdp_error *err)
+{
+	int rc = begin(l, err);
+	if (rc)
+		return rc;
+	if (audio >= prev->n_media || prev->media[audio].type != SDP_MEDIA_AUDIO || !nm->accepted ||
+	    nm->pt < 0 || nm->local_codec < 0 || (size_t)nm->local_codec >= l->n_codecs ||
+	    (nm->local_sdes >= 0 && (size_t)nm->local_sdes >= l->n_sdes)) {
+		if (err)
+			snprintf(err->reason, sizeof err->reason, "nothing negotiated to offer again");
+		return EINVAL;
+	}
+	sdp_neg_media a = *nm;
+	a.local_dir = l->dir != SDP_DIR_UNSET ? l->dir : SDP_DIR_SENDRECV;
+	a.local_setup = l->setup == SDP_SETUP_ACTIVE || l->setup == SDP_SETUP_PASSIVE ? l->setup
+										       : SDP_SETUP_ACTPASS;
+	GPtrArray *tmp = g_ptr_array_new_with_free_func(g_free);
+	sdp_media_desc *md = g_new0(sdp_media_desc, prev->n_media);
+	sdp_fmt_desc fmts[2];
+	const char *crypto = NULL, *extra[2], *bundle[1];
+	sdp_desc d = { .media = md, .n_media = prev->n_media };
+	session_desc(l, &d);
+	for (size_t i = 0; i < prev->n_media; i++) {
+		const sdp_media *m = &prev->media[i];
+		md[i].type = m->type;
+		md[i].type_str = dupstr(tmp, m->type_str);
+		md[i].proto = m->proto;
+		md[i].proto_str = dupstr(tmp, m->proto_str);
+		md[i].mid = m->mid.l ? dupstr(tmp, m->mid) : NULL;
+		if (i == audio) {
+			audio_desc(l, &a, m, fmts, &md[i], tmp, &crypto, extra);
+			md[i].rtcp_mux = a.rtcp_mux || a.transport == SDP_TRANSPORT_DTLS;
+			md[i].rtcp_rsize = m->rtcp_rsize && a.transport == SDP_TRANSPORT_DTLS;
+			md[i].ice_trickle = a.transport == SDP_TRANSPORT_DTLS && !l->end_of_candidates;
+		} else {
+			md[i].fmt_str = m->fmt_str.l ? dupstr(tmp, m->fmt_str) : "0";
+		}
+	}
+	if (prev->has_bundle && in_bundle(prev, prev->media[audio].mid)) {
+		bundle[0] = md[audio].mid;
+		d.bundle = bundle;
+		d.n_bundle = 1;
+	}
+	rc = sdp_print(&d, out);
+	if (rc && err)
+		snprintf(err->reason, sizeof err->reason, "local description has a bad field");
+	g_free(md);
+	g_ptr_array_unref(tmp);
+	return rc;
+}
+
 static int answer_fail(sdp_error *err, int code, const char *what)
 {
 	if (err)
@@ -594,13 +650,29 @@ int sdp_process_answer(const sdp_session *ans, const sdp_local *l, sdp_neg *neg,
 	int rc = begin(l, err);
 	if (rc)
 		return rc;
-	/* our offers have one audio m-line: the answer must mirror it */
-	if (ans->n_media != 1 || ans->media[0].type != SDP_MEDIA_AUDIO)
+	/* Our first offers have one audio m-line; a re-offer (sdp_reoffer)
+	 * repeats the m-lines of the first exchange with all but the audio
+	 * one rejected. The answer mirrors that: one audio section, the rest
+	 * port 0. The caller checks the count against what it offered. */
+	size_t ai = ans->n_media;
+	for (size_t i = 0; i < ans->n_media; i++) {
+		const sdp_media *x = &ans->media[i];
+		if (ai == ans->n_media && x->type == SDP_MEDIA_AUDIO)
+			ai = i;
+		else if (x->port != 0)
+			return answer_fail(err, EBADMSG, "answer does not match the offer's m-lines");
+	}
+	if (ai == ans->n_media)
 		return answer_fail(err, EBADMSG, "answer does not match the offer's m-lines");
-	const sdp_media *m = &ans->media[0];
-	sdp_neg_media *nm = &neg->media[0];
-	neg->n_media = 1;
-	nm->pt = nm->te_pt = nm->local_codec = nm->local_sdes = -1;
+	neg->n_media = ans->n_media;
+	for (size_t i = 0; i < ans->n_media; i++) {
+		sdp_neg_media *x = &neg->media[i];
+		x->pt = x->te_pt = x->local_codec = x->local_sdes = -1;
+		if (i != ai)
+			remote_side(&ans->media[i], x);
+	}
+	const sdp_media *m = &ans->media[ai];
+	sdp_neg_media *nm = &neg->media[ai];
 	nm->transport = l->transport;
 	if (m->port == 0) {
 		remote_side(m, nm);
@@ -658,7 +730,7 @@ int sdp_process_answer(const sdp_session *ans, const sdp_local *l, sdp_neg *neg,
 	nm->accepted = true;
 	remote_side(m, nm);
 	nm->local_dir = sdp_dir_answer(effective_dir(m), l->dir);
-	neg->audio = 0;
+	neg->audio = (int)ai;
 	neg->bundle = ans->has_bundle;
 	return 0;
 }

@@ -13,17 +13,34 @@
 struct rtc_pc {
 	rtc_pc_opts o;
 	char *id;
-	sdp_session *offer;
+	sdp_session *remote; /* the peer's last description: offer or answer */
 	rtc_pc_state st;
 	rtc_ice *ice;
 	rtc_dtls *dtls;
 	rtc_srtp *srtp;
-	GPtrArray *cands; /* local candidates until the answer is sent */
-	bool answered;
+	GPtrArray *cands; /* every local candidate (re-offers repeat them) */
+	bool answered;	  /* our first description (answer or offer) went out */
 	bool gathered;
 	GSource *early; /* STUN/TURN: answer with host candidates, trickle the rest */
-	bool offerer; /* we sent the offer: pc->offer is the peer's answer */
+	bool offerer; /* we sent the first offer (ICE controlling) */
+	bool offer_pending; /* an offer of ours waits for rtc_pc_set_answer */
+	size_t offer_n_media; /* m-lines of that offer */
+	sdp_dir dir_before;   /* what we wanted before a pending re-offer */
 	bool dtls_client;
+	/* The last exchange: what the audio section negotiated (slices into
+	 * remote) and the directions as in each side's SDP. */
+	sdp_neg_media neg;
+	size_t neg_audio;
+	bool have_neg;
+	sdp_dir local_dir, remote_dir;
+	/* The peer's DTLS identity from its first description: later ones
+	 * must repeat it (a new certificate means a new DTLS association). */
+	uint8_t remote_fp[SDP_MAX_FINGERPRINT];
+	size_t remote_fp_len;
+	/* Outbound sequence numbers: offset that closes the gap a hold leaves
+	 * (see send_rtp). */
+	uint16_t seq_off, last_seq;
+	bool seq_started, seq_resync;
 	uint32_t ssrc;
 	char codec[32];
 	GSource *tick;
@@ -66,6 +83,54 @@ void rtc_pc_close(rtc_pc *pc, const char *reason)
 
 /* ---- packet path ---- */
 
+static bool may_send(const rtc_pc *pc)
+{
+	return pc->local_dir == SDP_DIR_UNSET || pc->local_dir == SDP_DIR_SENDRECV ||
+	       pc->local_dir == SDP_DIR_SENDONLY;
+}
+
+/* Protects and sends one RTP packet in place. While the negotiated
+ * direction forbids sending (held: recvonly or inactive) packets are
+ * dropped and counted; RTCP and consent go on. The sender upstream keeps
+ * counting sequence numbers meanwhile, so after a hold the stream would
+ * jump by the packets dropped: past 2^15 of them (11 minutes at 50/s)
+ * SRTP's index estimate (RFC 3711 §3.3.1) takes the jump for a step back,
+ * on our side (protect fails) and on the peer's (replay). So we shift the
+ * numbers to go on from the last one sent, and do the same for any other
+ * jump that large; small gaps and reordering pass as they are. */
+static int send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
+{
+	if (len < 12)
+		return EINVAL;
+	if (!may_send(pc)) {
+		pc->stats.rtp_held++;
+		pc->seq_resync = true;
+		return 0;
+	}
+	uint16_t in = (uint16_t)(buf[2] << 8 | buf[3]);
+	uint16_t out = (uint16_t)(in + pc->seq_off);
+	uint16_t step = (uint16_t)(out - pc->last_seq);
+	if (pc->seq_started && (pc->seq_resync || (step >= 0x4000 && step <= 0xfc00))) {
+		pc->seq_off = (uint16_t)(pc->last_seq + 1 - in);
+		out = (uint16_t)(pc->last_seq + 1);
+		step = 1;
+	}
+	pc->seq_resync = false;
+	if (out != in)
+		rtp_set_seq(buf, out);
+	int rc = rtc_srtp_protect(pc->srtp, buf, cap, &len);
+	if (rc)
+		return rc;
+	if ((rc = rtc_ice_send(pc->ice, buf, len)))
+		return rc;
+	if (!pc->seq_started || (step && step < 0x4000))
+		pc->last_seq = out;
+	pc->seq_started = true;
+	pc->stats.rtp_out++;
+	pc->stats.bytes_out += len;
+	return 0;
+}
+
 static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 {
 	if (!pc->srtp || rtc_srtp_unprotect(pc->srtp, buf, &len)) {
@@ -92,10 +157,7 @@ static void on_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 	/* Our own SSRC (announced in the answer): the browser then maps the
 	 * echo to the receiver it created for our m-line. */
 	rtp_set_ssrc(buf, pc->ssrc);
-	if (rtc_srtp_protect(pc->srtp, buf, cap, &len) || rtc_ice_send(pc->ice, buf, len))
-		return;
-	pc->stats.rtp_out++;
-	pc->stats.bytes_out += len;
+	send_rtp(pc, buf, len, cap);
 }
 
 static void on_rtcp(rtc_pc *pc, uint8_t *buf, size_t len)
@@ -202,14 +264,18 @@ static void send_answer(rtc_pc *pc)
 		pc->local.addr = addr;
 		pc->local.port = (uint16_t)port;
 	}
-	int rc = pc->offerer && !pc->offer ? sdp_offer(&pc->local, out, &err)
-					   : sdp_answer(pc->offer, &pc->local, out, NULL, &err);
+	bool offer = pc->offerer && !pc->remote;
+	int rc = offer ? sdp_offer(&pc->local, out, &err) : sdp_answer(pc->remote, &pc->local, out, NULL, &err);
 	pc->answered = true;
+	if (offer && !rc) {
+		pc->offer_pending = true;
+		pc->offer_n_media = 1;
+	}
 	if (rc)
 		rtc_pc_close(pc, err.reason);
-	else if (pc->offerer && !pc->offer && pc->o.offer)
+	else if (offer && pc->o.offer)
 		pc->o.offer(pc->o.user, out->str);
-	else if (pc->o.answer)
+	else if (!offer && pc->o.answer)
 		pc->o.answer(pc->o.user, out->str);
 	g_string_free(out, TRUE);
 }
@@ -221,10 +287,10 @@ static void on_ice_candidate(void *user, const char *cand)
 		return;
 	if (!cand)
 		pc->gathered = true;
+	else
+		g_ptr_array_add(pc->cands, g_strdup(cand));
 	if (!pc->answered) {
-		if (cand)
-			g_ptr_array_add(pc->cands, g_strdup(cand));
-		else
+		if (!cand)
 			send_answer(pc);
 		return;
 	}
@@ -342,7 +408,39 @@ static void init_local(rtc_pc *pc, bool offerer)
 		.fingerprint = pc->fingerprint, .setup = offerer ? SDP_SETUP_ACTPASS : SDP_SETUP_PASSIVE,
 		.origin_user = "junction", .sess_id = g_random_int(), .sess_version = 1, .session_name = "-",
 		.msid_semantic = "WMS *", .msid = pc->msid, .ssrc = pc->ssrc, .cname = "junction",
+		.dir = pc->o.dir,
 	};
+}
+
+/* Keeps what an exchange negotiated (slices into remote, which the
+ * caller has just made pc->remote). From now on our SDPs keep the DTLS
+ * role that was negotiated. */
+static void keep_neg(rtc_pc *pc, const sdp_neg *neg)
+{
+	pc->neg = neg->media[neg->audio];
+	pc->neg_audio = (size_t)neg->audio;
+	pc->have_neg = true;
+	pc->local_dir = pc->neg.local_dir;
+	pc->remote_dir = pc->neg.remote_dir;
+	pc->local.setup = pc->neg.local_setup;
+}
+
+static bool same_fingerprint(const rtc_pc *pc, const sdp_media *m)
+{
+	return m->fingerprint.present && m->fingerprint.len == pc->remote_fp_len &&
+	       memcmp(m->fingerprint.bytes, pc->remote_fp, pc->remote_fp_len) == 0;
+}
+
+/* Adds the candidates of a remote section to ICE. */
+static void add_remote_cands(rtc_pc *pc, const sdp_media *m)
+{
+	for (size_t i = 0; i < m->n_cands; i++) {
+		char *c = g_strdup_printf("candidate:%.*s", (int)m->cands[i].line.l, m->cands[i].line.p);
+		rtc_ice_add_remote_candidate(pc->ice, c);
+		g_free(c);
+	}
+	if (m->end_of_candidates)
+		rtc_ice_remote_gathering_done(pc->ice);
 }
 
 /* Takes the peer's description (offer or answer) as negotiated: DTLS
@@ -356,6 +454,8 @@ static int apply_remote(rtc_pc *pc, const sdp_neg *neg, sdp_session *remote, cha
 		FAIL(ENOTSUP, "audio must be UDP/TLS/RTP/SAVPF with rtcp-mux");
 	if (!m->fingerprint.present || !m->ice_ufrag.l || !m->ice_pwd.l)
 		FAIL(EBADMSG, "SDP lacks a=fingerprint or ICE credentials");
+	memcpy(pc->remote_fp, m->fingerprint.bytes, m->fingerprint.len);
+	pc->remote_fp_len = m->fingerprint.len;
 	g_snprintf(pc->codec, sizeof pc->codec, "%.*s/%u", (int)MIN(nm->codec.l, 16), nm->codec.p, nm->rate);
 	pc->dtls_client = nm->local_setup == SDP_SETUP_ACTIVE;
 	pc->clock_rate = nm->rate ? nm->rate : 8000;
@@ -382,13 +482,7 @@ static int apply_remote(rtc_pc *pc, const sdp_neg *neg, sdp_session *remote, cha
 	g_free(pw);
 	if (rc)
 		FAIL(EBADMSG, "bad ICE credentials");
-	for (size_t i = 0; i < m->n_cands; i++) {
-		char *c = g_strdup_printf("candidate:%.*s", (int)m->cands[i].line.l, m->cands[i].line.p);
-		rtc_ice_add_remote_candidate(pc->ice, c);
-		g_free(c);
-	}
-	if (m->end_of_candidates)
-		rtc_ice_remote_gathering_done(pc->ice);
+	add_remote_cands(pc, m);
 	/* Offerer whose ICE came up first (peer-reflexive checks): start now. */
 	if (pc->dtls_client && rtc_ice_get_state(pc->ice) == RTC_ICE_CONNECTED)
 		rtc_dtls_start(pc->dtls);
@@ -440,7 +534,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 		*out = NULL;
 		return rc;
 	}
-	pc->offer = sdp_ref(offer);
+	pc->remote = sdp_ref(offer);
 	/* Negotiate now so a bad offer is refused at once, not after gathering. */
 	sdp_neg neg;
 	sdp_error serr;
@@ -453,6 +547,7 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
 	}
 	if ((rc = apply_remote(pc, &neg, offer, err)))
 		goto out;
+	keep_neg(pc, &neg);
 	pc->st = RTC_PC_CONNECTING;
 	if ((rc = rtc_ice_gather(pc->ice)))
 		FAIL(EIO, "cannot gather ICE candidates");
@@ -486,20 +581,57 @@ int rtc_pc_new_offer(const rtc_pc_opts *o, rtc_pc **out, char **err)
 	return rc;
 }
 
+/* The answer to a re-offer: same DTLS identity and role, same ICE
+ * credentials (a re-offer never restarts ICE, so neither may the answer);
+ * only the direction and the codec details change. */
+static int set_reanswer(rtc_pc *pc, sdp_session *answer, char **err)
+{
+	int rc = 0;
+	sdp_neg neg;
+	sdp_error serr;
+	if ((rc = sdp_process_answer(answer, &pc->local, &neg, &serr)))
+		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "answer not acceptable");
+	if (answer->n_media != pc->offer_n_media || (size_t)neg.audio != pc->neg_audio)
+		FAIL(EBADMSG, "answer does not match the offer's m-lines");
+	const sdp_media *m = &answer->media[neg.audio];
+	const sdp_neg_media *nm = &neg.media[neg.audio];
+	if (nm->transport != SDP_TRANSPORT_DTLS || !nm->rtcp_mux)
+		FAIL(ENOTSUP, "audio must be UDP/TLS/RTP/SAVPF with rtcp-mux");
+	if (!same_fingerprint(pc, m))
+		FAIL(ENOTSUP, "a new DTLS fingerprint needs a new call");
+	if (nm->local_setup != pc->local.setup)
+		FAIL(EBADMSG, "the answer changes the DTLS role");
+	if (!sdp_str_eq(m->ice_ufrag, pc->remote_ufrag))
+		FAIL(EBADMSG, "the answer changes the ICE credentials; our offer asked for no ICE restart");
+	sdp_unref(pc->remote);
+	pc->remote = sdp_ref(answer);
+	keep_neg(pc, &neg);
+	pc->offer_pending = false;
+	jn_info(pc->id, "re-offer answered: we %s, they %s", sdp_dir_name(pc->local_dir),
+		sdp_dir_name(pc->remote_dir));
+out:
+	return rc;
+}
+
 int rtc_pc_set_answer(rtc_pc *pc, sdp_session *answer, char **err)
 {
 	int rc = 0;
 	sdp_neg neg;
 	sdp_error serr;
-	if (!pc->offerer || pc->offer || !pc->answered)
+	if (pc->st == RTC_PC_CLOSED || !pc->offer_pending)
 		FAIL(EINVAL, "no offer of ours is waiting for an answer");
+	if (pc->remote)
+		return set_reanswer(pc, answer, err);
 	if ((rc = sdp_process_answer(answer, &pc->local, &neg, &serr)))
 		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "answer not acceptable");
-	if (neg.audio < 0)
-		FAIL(ENOTSUP, "audio rejected");
-	pc->offer = sdp_ref(answer);
+	if (answer->n_media != pc->offer_n_media)
+		FAIL(EBADMSG, "answer does not match the offer's m-lines");
+	pc->remote = sdp_ref(answer);
 	pc->created_us = g_get_monotonic_time(); /* the connect timeout starts now */
-	rc = apply_remote(pc, &neg, answer, err);
+	if ((rc = apply_remote(pc, &neg, answer, err)))
+		goto out;
+	keep_neg(pc, &neg);
+	pc->offer_pending = false;
 out:
 	return rc;
 }
@@ -508,14 +640,7 @@ int rtc_pc_send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 {
 	if (pc->st != RTC_PC_CONNECTED || !pc->srtp)
 		return EAGAIN;
-	int rc = rtc_srtp_protect(pc->srtp, buf, cap, &len);
-	if (rc)
-		return rc;
-	if ((rc = rtc_ice_send(pc->ice, buf, len)))
-		return rc;
-	pc->stats.rtp_out++;
-	pc->stats.bytes_out += len;
-	return 0;
+	return send_rtp(pc, buf, len, cap);
 }
 
 void rtc_pc_free(rtc_pc *pc)
@@ -540,38 +665,38 @@ void rtc_pc_free(rtc_pc *pc)
 	rtc_ice_free(pc->ice);
 	rtc_srtp_free(pc->srtp);
 	g_ptr_array_free(pc->cands, TRUE);
-	sdp_unref(pc->offer);
+	sdp_unref(pc->remote);
 	g_free(pc->msid);
 	g_free(pc->remote_ufrag);
 	g_free(pc->id);
 	g_free(pc);
 }
 
-/* A re-offer. The DTLS association stays (same fingerprint, same roles:
- * we stay passive); only ICE may restart. Our candidates do not change on
- * a restart (libnice keeps its sockets), so the answer is ready at once. */
+/* A re-offer from the peer. The DTLS association stays (same fingerprint,
+ * same roles); only ICE may restart. Our candidates do not change on a
+ * restart (libnice keeps its sockets), so the answer is ready at once. */
 int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err)
 {
 	int rc = 0;
 	sdp_neg neg;
 	sdp_error serr;
-	if (pc->st == RTC_PC_CLOSED || !pc->answered || pc->offerer)
+	if (pc->st == RTC_PC_CLOSED || !pc->answered || !pc->remote)
 		FAIL(EAGAIN, "the connection is not ready for a new offer");
+	if (pc->offer_pending)
+		FAIL(EBUSY, "an offer of ours is waiting for its answer");
 	GString *probe = g_string_new(NULL);
 	rc = sdp_answer(offer, &pc->local, probe, &neg, &serr);
 	g_string_free(probe, TRUE);
 	if (rc)
 		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "offer not acceptable");
 	const sdp_media *m = &offer->media[neg.audio];
-	const sdp_media *old = &pc->offer->media[0];
-	for (size_t i = 0; i < pc->offer->n_media; i++)
-		if (pc->offer->media[i].type == SDP_MEDIA_AUDIO) {
-			old = &pc->offer->media[i];
-			break;
-		}
-	if (!m->fingerprint.present || m->fingerprint.len != old->fingerprint.len ||
-	    memcmp(m->fingerprint.bytes, old->fingerprint.bytes, m->fingerprint.len))
+	const sdp_neg_media *nm = &neg.media[neg.audio];
+	if (nm->transport != SDP_TRANSPORT_DTLS || !nm->rtcp_mux)
+		FAIL(ENOTSUP, "audio must be UDP/TLS/RTP/SAVPF with rtcp-mux");
+	if (!same_fingerprint(pc, m))
 		FAIL(ENOTSUP, "a new DTLS fingerprint needs a new call");
+	if (nm->local_setup != pc->local.setup)
+		FAIL(ENOTSUP, "a new DTLS role needs a new call");
 	if (!m->ice_ufrag.l || !m->ice_pwd.l)
 		FAIL(EBADMSG, "offer lacks ICE credentials");
 	if (!sdp_str_eq(m->ice_ufrag, pc->remote_ufrag)) {
@@ -586,20 +711,71 @@ int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err)
 			FAIL(EBADMSG, "bad ICE credentials");
 		pc->local.ice_ufrag = rtc_ice_local_ufrag(pc->ice);
 		pc->local.ice_pwd = rtc_ice_local_pwd(pc->ice);
-		for (size_t i = 0; i < m->n_cands; i++) {
-			char *c = g_strdup_printf("candidate:%.*s", (int)m->cands[i].line.l, m->cands[i].line.p);
-			rtc_ice_add_remote_candidate(pc->ice, c);
-			g_free(c);
-		}
-		if (m->end_of_candidates)
-			rtc_ice_remote_gathering_done(pc->ice);
+		add_remote_cands(pc, m);
 	}
-	sdp_unref(pc->offer);
-	pc->offer = sdp_ref(offer);
+	sdp_unref(pc->remote);
+	pc->remote = sdp_ref(offer);
+	keep_neg(pc, &neg);
 	pc->local.sess_version++;
+	jn_info(pc->id, "new offer: they %s, we %s", sdp_dir_name(pc->remote_dir), sdp_dir_name(pc->local_dir));
 	send_answer(pc);
 out:
 	return rc;
+}
+
+int rtc_pc_reoffer(rtc_pc *pc, sdp_dir dir, char **sdp, char **err)
+{
+	int rc = 0;
+	sdp_error serr;
+	*sdp = NULL;
+	if (pc->st == RTC_PC_CLOSED || !pc->answered || !pc->remote || !pc->have_neg)
+		FAIL(EAGAIN, "the connection is not ready for a new offer");
+	if (pc->offer_pending)
+		FAIL(EBUSY, "an offer of ours is already waiting for its answer");
+	sdp_dir before = pc->local.dir;
+	pc->local.dir = dir;
+	pc->local.sess_version++;
+	pc->local.candidates = (const char *const *)pc->cands->pdata;
+	pc->local.n_candidates = pc->cands->len;
+	pc->local.end_of_candidates = pc->gathered;
+	GString *out = g_string_new(NULL);
+	rc = sdp_reoffer(pc->remote, pc->neg_audio, &pc->neg, &pc->local, out, &serr);
+	if (rc) {
+		pc->local.dir = before;
+		pc->local.sess_version--;
+		g_string_free(out, TRUE);
+		FAIL(rc, "%s", serr.reason[0] ? serr.reason : "cannot build the offer");
+	}
+	pc->dir_before = before;
+	pc->offer_pending = true;
+	pc->offer_n_media = pc->remote->n_media;
+	*sdp = g_string_free(out, FALSE);
+	jn_info(pc->id, "re-offer: %s", sdp_dir_name(dir == SDP_DIR_UNSET ? SDP_DIR_SENDRECV : dir));
+out:
+	return rc;
+}
+
+void rtc_pc_reoffer_cancel(rtc_pc *pc)
+{
+	if (!pc->offer_pending || !pc->remote)
+		return;
+	pc->offer_pending = false;
+	pc->local.dir = pc->dir_before;
+}
+
+void rtc_pc_set_dir(rtc_pc *pc, sdp_dir dir)
+{
+	pc->local.dir = dir;
+}
+
+sdp_dir rtc_pc_remote_dir(const rtc_pc *pc)
+{
+	return pc->have_neg ? pc->remote_dir : SDP_DIR_UNSET;
+}
+
+sdp_dir rtc_pc_local_dir(const rtc_pc *pc)
+{
+	return pc->have_neg ? pc->local_dir : SDP_DIR_UNSET;
 }
 
 int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand)

@@ -46,6 +46,9 @@ typedef struct {
 	const char *stun_server, *turn_server, *turn_username, *turn_password;
 	unsigned consent_timeout; /* seconds; 0 = 30 */
 	bool echo;
+	/* The direction we want in our first SDP (answers: RFC 3264 §6.1
+	 * against the offer's); UNSET = sendrecv. */
+	sdp_dir dir;
 	const char *id; /* log id and SDP origin user (copied) */
 	/* The SDP answer (once gathered). */
 	void (*answer)(void *user, const char *sdp);
@@ -63,6 +66,7 @@ typedef struct {
 typedef struct {
 	uint64_t rtp_in, rtp_out, bytes_in, bytes_out, rtcp_in, rtcp_out;
 	uint64_t srtp_errors, dtls_in;
+	uint64_t rtp_held; /* RTP not sent: our negotiated direction is recvonly or inactive */
 	char pair[160];
 	const char *ice_state, *dtls_state;
 	const char *srtp_profile;
@@ -77,18 +81,50 @@ int rtc_pc_new_from_offer(const rtc_pc_opts *o, sdp_session *offer, rtc_pc **out
  * answer to rtc_pc_set_answer. 0 or an errno code with *err (g_free). */
 int rtc_pc_new_offer(const rtc_pc_opts *o, rtc_pc **out, char **err);
 /* The peer's answer to our offer (kept referenced): ICE credentials and
- * candidates, fingerprint, DTLS role. 0 or an errno code with *err. */
+ * candidates, fingerprint, DTLS role. On a live connection (the answer
+ * to rtc_pc_reoffer) the fingerprint, the DTLS role and the ICE
+ * credentials must be the ones already in use (ENOTSUP / EBADMSG); the
+ * direction and codec are taken. 0 or an errno code with *err. */
 int rtc_pc_set_answer(rtc_pc *pc, sdp_session *answer, char **err);
 /* Sends one RTP packet (header included) in buf, which has cap bytes of
- * room for the SRTP tag; encrypted in place. 0, EAGAIN (not connected),
- * ENOSPC or EIO. */
+ * room for the SRTP tag; encrypted in place. While our negotiated
+ * direction is recvonly or inactive the packet is dropped (0, counted in
+ * rtp_held). Sequence numbers go on from the last packet sent after such
+ * a pause (and after any jump SRTP could not follow), so the peer's SRTP
+ * replay window never sees a step back. 0, EAGAIN (not connected),
+ * EINVAL, ENOSPC or EIO. */
 int rtc_pc_send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Frees; no callbacks after this (sends a DTLS close_notify if connected). */
 void rtc_pc_free(rtc_pc *pc);
-/* A new offer on a live connection (renegotiation). Same DTLS identity
- * required; new ICE credentials mean an ICE restart. The answer comes
- * through opts.answer. 0, or an errno code with *err (g_free). */
+/* A new offer from the peer on a live connection (hold, resume, ICE
+ * restart), whoever offered first. Same DTLS identity and role required
+ * (ENOTSUP otherwise: a new call); new ICE credentials mean an ICE
+ * restart. The audio direction answers the offered one with the one we
+ * want (rtc_pc_set_dir). The answer comes through opts.answer. 0, EAGAIN
+ * (no first exchange yet), EBUSY (our re-offer is pending: SIP 491), or
+ * another errno code, with *err (g_free). */
 int rtc_pc_update(rtc_pc *pc, sdp_session *offer, char **err);
+/* Our new offer on a live connection, built at once into *sdp (g_free):
+ * direction dir (SENDONLY / INACTIVE put the peer on hold, SENDRECV takes
+ * it off), the m-lines, codec (and telephone-event) and payload types of
+ * the last exchange, the same ICE credentials and candidates, our
+ * fingerprint, the DTLS role negotiated first, o= version + 1. Give the
+ * answer to rtc_pc_set_answer (or, if refused, call rtc_pc_reoffer_cancel).
+ * 0, EAGAIN (no first exchange yet), EBUSY (an offer is already pending)
+ * or EINVAL, with *err (g_free). */
+int rtc_pc_reoffer(rtc_pc *pc, sdp_dir dir, char **sdp, char **err);
+/* Forgets a pending re-offer the peer refused (SIP 488/491, timeout): the
+ * last exchange stays in force. */
+void rtc_pc_reoffer_cancel(rtc_pc *pc);
+/* The direction we want in our next answers (e.g. while the other leg
+ * holds us: SENDONLY); UNSET = sendrecv. */
+void rtc_pc_set_dir(rtc_pc *pc, sdp_dir dir);
+/* The direction in the peer's last SDP (its offer or answer; sendonly =
+ * it holds us), and ours as negotiated (recvonly / inactive = we send
+ * nothing: rtc_pc_send_rtp drops and counts rtp_held). UNSET before the
+ * first exchange. */
+sdp_dir rtc_pc_remote_dir(const rtc_pc *pc);
+sdp_dir rtc_pc_local_dir(const rtc_pc *pc);
 /* A trickled remote candidate ("candidate:..."); NULL = end of candidates. */
 int rtc_pc_add_remote_candidate(rtc_pc *pc, const char *cand);
 /* Ends the connection (state CLOSED with reason). */
