@@ -184,7 +184,7 @@ static const char *a_answer(call *c)
 }
 
 /* Applies a callee's SDP answer (from a 18x or the 2xx) once. */
-static bool apply_answer(call *c, call_leg *l, const sip_msg *m)
+bool call_apply_answer(call *c, call_leg *l, const sip_msg *m)
 {
 	if (l->answered_sdp)
 		return true;
@@ -204,10 +204,10 @@ static bool apply_answer(call *c, call_leg *l, const sip_msg *m)
 
 void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m)
 {
-	if (c->state != CS_SETUP)
+	if (c->state != CS_SETUP || l->xfer)
 		return;
 	/* Early media: the first branch with an SDP is bridged to the caller. */
-	if (m->body.l && (!c->b || c->b == l) && apply_answer(c, l, m)) {
+	if (m->body.l && (!c->b || c->b == l) && call_apply_answer(c, l, m)) {
 		c->b = l;
 		const char *sdp = a_answer(c);
 		if (sdp && c->a->have_desc) {
@@ -223,12 +223,16 @@ void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m)
 void call_branch_answered(call *c, call_leg *l, const sip_msg *m)
 {
 	jn_call_layer *cl = c->cl;
+	if (l->xfer) {
+		call_xfer_answered(c, l, m);
+		return;
+	}
 	if (c->state != CS_SETUP) {
 		leg_hangup(l, true, 0, NULL); /* another branch won: BYE */
 		media_stop_leg(l);
 		return;
 	}
-	if (!apply_answer(c, l, m)) {
+	if (!call_apply_answer(c, l, m)) {
 		leg_hangup(l, true, 0, NULL);
 		media_stop_leg(l);
 		call_branch_failed(c, l, 488, "callee answer not usable");
@@ -270,6 +274,10 @@ void call_branch_failed(call *c, call_leg *l, int status, const char *why)
 	jn_info(c->id, "leg %s failed: %d %s", l->name, status, why);
 	if (c->state == CS_ENDED)
 		return;
+	if (l->xfer) {
+		call_xfer_failed(c, l, status);
+		return;
+	}
 	if (c->state == CS_UP) {
 		if (was_b)
 			call_end(c, l, JN_CDR_FAILED, status, why);
@@ -284,7 +292,7 @@ void call_branch_failed(call *c, call_leg *l, int status, const char *why)
 		c->best_code = status;
 	bool pending = false;
 	for (size_t i = 0; i < c->n_legs; i++)
-		if (c->legs[i] != c->a && c->legs[i]->state != LS_DONE)
+		if (c->legs[i] != c->a && !c->legs[i]->xfer && c->legs[i]->state != LS_DONE)
 			pending = true;
 	if (pending && status < 600)
 		return;
@@ -442,54 +450,88 @@ static void check_drained(jn_call_layer *cl)
 
 /* ---- placing the callee's legs ---- */
 
+size_t call_place(call *c, jn_route_target kind, const char *name, const char *number, const call_leg *peer,
+		  bool xfer, int *code, const char **why)
+{
+	jn_call_layer *cl = c->cl;
+	size_t placed = 0;
+	if (kind == JN_ROUTE_TO_TRUNK) {
+		char lname[4];
+		g_snprintf(lname, sizeof lname, "%c%zu", xfer ? 'x' : 'b', c->n_legs);
+		call_leg *l = leg_new(c, LEG_UAC, LM_RTP, lname);
+		if (!l) {
+			*code = 503;
+			*why = "too many legs";
+			return 0;
+		}
+		l->xfer = xfer;
+		if (!leg_setup_trunk(l, name, number, peer)) {
+			l->state = LS_DONE;
+			*code = 503;
+			*why = "trunk call limit";
+			return 0;
+		}
+		leg_start_media(l);
+		return 1;
+	}
+	if (kind != JN_ROUTE_TO_USER) {
+		*code = 480;
+		*why = "target not supported here";
+		return 0;
+	}
+	const sip_reg_binding *bs[CALL_MAX_BRANCHES];
+	size_t n = sip_reg_lookup(sip_stack_registrar(cl->sip), name,
+				  (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC), bs, G_N_ELEMENTS(bs));
+	if (n > G_N_ELEMENTS(bs))
+		n = G_N_ELEMENTS(bs);
+	/* Copied first: a send may close a flow and change the store. */
+	struct {
+		char *uri;
+		sip_tp_kind kind;
+		jn_addr to;
+		sip_flow *flow;
+	} d[CALL_MAX_BRANCHES];
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!jn_binding_dest(bs[i], &d[nd].kind, &d[nd].to))
+			continue;
+		d[nd].uri = g_strdup(bs[i]->uri);
+		d[nd].flow = bs[i]->flow ? sip_flow_ref(bs[i]->flow) : NULL;
+		nd++;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		char lname[4];
+		g_snprintf(lname, sizeof lname, "%c%zu", xfer ? 'x' : 'b', c->n_legs);
+		bool ws = d[i].kind == SIP_TP_WS || d[i].kind == SIP_TP_WSS;
+		call_leg *l = leg_new(c, LEG_UAC, ws ? LM_WEBRTC : LM_RTP, lname);
+		if (l) {
+			l->xfer = xfer;
+			leg_setup_contact(l, name, d[i].uri, d[i].kind, d[i].flow, &d[i].to, peer);
+			leg_start_media(l);
+			placed++;
+		}
+		g_free(d[i].uri);
+		if (d[i].flow)
+			sip_flow_unref(d[i].flow);
+	}
+	if (!placed) {
+		*code = 480;
+		*why = "user not registered";
+	}
+	return placed;
+}
+
 static void start_callee(call *c)
 {
 	jn_call_layer *cl = c->cl;
 	if (c->n_legs > 1 || c->state != CS_SETUP)
 		return;
-	if (c->tkind == JN_ROUTE_TO_TRUNK) {
-		call_leg *l = leg_new(c, LEG_UAC, LM_RTP, "b1");
-		if (!leg_setup_trunk(l, c->target + strlen("trunk:"))) {
-			call_end(c, NULL, JN_CDR_REJECTED, 503, "trunk call limit");
-			return;
-		}
-		leg_start_media(l);
-	} else {
-		const sip_reg_binding *bs[CALL_MAX_BRANCHES];
-		size_t n = sip_reg_lookup(sip_stack_registrar(cl->sip), c->callee_user,
-					  (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC), bs, G_N_ELEMENTS(bs));
-		if (n > G_N_ELEMENTS(bs))
-			n = G_N_ELEMENTS(bs);
-		/* Copied first: a send may close a flow and change the store. */
-		struct {
-			char *uri;
-			sip_tp_kind kind;
-			jn_addr to;
-			sip_flow *flow;
-		} d[CALL_MAX_BRANCHES];
-		size_t nd = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (!jn_binding_dest(bs[i], &d[nd].kind, &d[nd].to))
-				continue;
-			d[nd].uri = g_strdup(bs[i]->uri);
-			d[nd].flow = bs[i]->flow ? sip_flow_ref(bs[i]->flow) : NULL;
-			nd++;
-		}
-		for (size_t i = 0; i < nd; i++) {
-			char name[4];
-			g_snprintf(name, sizeof name, "b%zu", i + 1);
-			bool ws = d[i].kind == SIP_TP_WS || d[i].kind == SIP_TP_WSS;
-			call_leg *l = leg_new(c, LEG_UAC, ws ? LM_WEBRTC : LM_RTP, name);
-			leg_setup_contact(l, c->callee_user, d[i].uri, d[i].kind, d[i].flow, &d[i].to);
-			leg_start_media(l);
-			g_free(d[i].uri);
-			if (d[i].flow)
-				sip_flow_unref(d[i].flow);
-		}
-		if (!nd) {
-			call_end(c, NULL, JN_CDR_NO_ANSWER, 480, "user not registered");
-			return;
-		}
+	int code = 0;
+	const char *why = NULL;
+	const char *name = c->tkind == JN_ROUTE_TO_TRUNK ? c->target + strlen("trunk:") : c->callee_user;
+	if (!call_place(c, c->tkind, name, c->number, c->a, false, &code, &why)) {
+		call_end(c, NULL, code == 480 ? JN_CDR_NO_ANSWER : JN_CDR_REJECTED, code, why);
+		return;
 	}
 	if (cl->ring_ms)
 		c->ring_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, cl->ring_ms, ring_timeout, call_ref(c),
@@ -697,6 +739,8 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	call_leg *a = leg_new(c, LEG_UAS, webrtc ? LM_WEBRTC : LM_RTP, "a");
 	c->a = a;
 	a->peer = g_strdup(caller);
+	a->party = party;
+	g_strlcpy(a->who, who, sizeof a->who);
 	if (party == JN_ROUTE_TRUNK)
 		g_strlcpy(a->trunk, who, sizeof a->trunk);
 	a->inv_tx = tx;

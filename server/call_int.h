@@ -90,6 +90,9 @@ struct call_leg {
 	leg_media media;
 	leg_state state;
 	char *peer;	   /* "user:erin", "trunk:itsp", "contact" for logs */
+	jn_route_party party; /* who is at this leg, for the dial plan (transfers) */
+	char who[JN_ROUTE_NAME_MAX + 1];
+	bool xfer;	   /* a branch placed for a transfer */
 	char trunk[JN_ROUTE_NAME_MAX + 1]; /* the trunk section, "" if none */
 	bool limit_trunk;  /* holds a slot of trunk's max_calls */
 	/* where its SIP goes */
@@ -165,6 +168,10 @@ struct call {
 	char callee_user[JN_ROUTE_NAME_MAX + 1];
 	guint ring_timer;
 	int best_code;	    /* best failure among branches */
+	call_leg *xfer_from; /* a blind transfer in progress: the leg that sent REFER */
+	bool xfer_from_gone; /* it hung up meanwhile */
+	uint32_t xfer_cseq;  /* its REFER's CSeq (NOTIFY id) */
+	int xfer_best;
 	jn_cdr_cause cause;
 	int sip_code;
 	char *reason;
@@ -202,6 +209,23 @@ void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *r
 void call_post_event(call *c, call_leg *leg, int kind, const char *text);
 /* The leg bridged to l (a <-> b), or NULL. */
 call_leg *call_other(call *c, call_leg *l);
+/* Places the callee legs for a target (a trunk, or every contact of a
+ * user), bridged later to peer. Returns how many legs were placed; 0 with
+ * code and why set when none could be. */
+size_t call_place(call *c, jn_route_target kind, const char *name, const char *number, const call_leg *peer,
+		  bool xfer, int *code, const char **why);
+/* Applies a callee's SDP answer (from a 18x or the 2xx) once. */
+bool call_apply_answer(call *c, call_leg *l, const sip_msg *m);
+
+/* ---- call_xfer.c ---- */
+/* A REFER in l's dialog: blind transfer (RFC 3515). */
+void call_xfer_refer(call_leg *x, sip_tx *tx, const sip_msg *req);
+/* A transfer branch answered (dialog made, ACK sent) or failed. */
+void call_xfer_answered(call *c, call_leg *l, const sip_msg *m);
+void call_xfer_failed(call *c, call_leg *l, int status);
+/* The transferor hung up (BYE) while its transfer is pending. */
+void call_xfer_transferor_gone(call *c);
+
 /* A callee leg's INVITE got a provisional (m parsed). */
 void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m);
 /* A callee leg answered 2xx (dialog made, ACK sent). */
@@ -214,11 +238,15 @@ call_leg *leg_new(call *c, leg_role role, leg_media media, const char *name);
 void leg_free(call_leg *l);
 /* Starts the leg's media on the worker (EV_ANSWER/EV_OFFER/EV_RTP_READY). */
 void leg_start_media(call_leg *l);
-/* UAC toward trunk:NAME; false (after ending the call) when it cannot. */
-bool leg_setup_trunk(call_leg *l, const char *trunk);
+/* UAC toward trunk:NAME calling number; peer is the leg it will be
+ * bridged to (its codec goes first). false when the trunk's max_calls is
+ * reached. */
+bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const call_leg *peer);
 /* UAC toward one registered contact of user `user`. */
 void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_kind kind, sip_flow *flow,
-		       const jn_addr *to);
+		       const jn_addr *to, const call_leg *peer);
+/* Sends a refer NOTIFY with a sipfrag "SIP/2.0 code reason" in l's dialog. */
+void leg_notify_sipfrag(call_leg *l, uint32_t refer_cseq, uint16_t code, const char *reason, bool terminated);
 /* The media is ready (offer made, or RTP port bound): send the INVITE. */
 void leg_send_invite(call_leg *l);
 /* UAS: sends 18x/200 with our SDP to a's INVITE. */

@@ -18,6 +18,8 @@
 #include "server/call_int.h"
 #include "server/workers.h"
 #include "sip/sip_auth.h"
+#include "sip/sip_info.h"
+#include "sip/sip_xfer.h"
 #include "sip/sip_stack.h"
 #include "sip/sip_tcp.h"
 #include "util/log.h"
@@ -26,7 +28,8 @@
 
 call_leg *leg_new(call *c, leg_role role, leg_media media, const char *name)
 {
-	g_return_val_if_fail(c->n_legs < G_N_ELEMENTS(c->legs), NULL);
+	if (c->n_legs >= G_N_ELEMENTS(c->legs))
+		return NULL;
 	call_leg *l = g_new0(call_leg, 1);
 	l->c = c;
 	l->role = role;
@@ -306,7 +309,7 @@ void leg_hangup(call_leg *l, bool send, uint16_t code, const char *reason)
 
 /* ---- UAC side ---- */
 
-bool leg_setup_trunk(call_leg *l, const char *trunk)
+bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const call_leg *peer)
 {
 	call *c = l->c;
 	jn_call_layer *cl = c->cl;
@@ -315,6 +318,8 @@ bool leg_setup_trunk(call_leg *l, const char *trunk)
 	g_snprintf(sec, sizeof sec, "trunk:%s", trunk);
 	g_strlcpy(l->trunk, trunk, sizeof l->trunk);
 	l->peer = g_strdup(sec);
+	l->party = JN_ROUTE_TRUNK;
+	g_strlcpy(l->who, trunk, sizeof l->who);
 	l->host = g_strdup(jn_config_str(cfg, sec, "host"));
 	const char *tps = jn_config_str(cfg, sec, "transport");
 	if (!sip_tp_parse(tps, strlen(tps), &l->kind))
@@ -327,8 +332,8 @@ bool leg_setup_trunk(call_leg *l, const char *trunk)
 	char **codecs = jn_config_list(cfg, sec, "codecs");
 	l->n_codecs = call_codecs_from_list(codecs, l->codecs, CALL_MAX_CODECS);
 	g_strfreev(codecs);
-	if (c->a && c->a->have_desc)
-		leg_prefer(l, c->a->codec);
+	if (peer && peer->have_desc)
+		leg_prefer(l, peer->codec);
 	/* An IP literal is used as is; a name is resolved when the INVITE
 	 * goes (RFC 3263: SRV when no port is set). */
 	jn_addr_parse(l->host, (uint16_t)(port ? port : l->kind == SIP_TP_TLS ? 5061 : 5060), &l->remote);
@@ -345,7 +350,7 @@ bool leg_setup_trunk(call_leg *l, const char *trunk)
 		g_snprintf(hp, sizeof hp, strchr(l->host, ':') ? "[%s]:%u" : "%s:%u", l->host, port);
 	else
 		g_strlcpy(hp, l->host, sizeof hp);
-	l->ruri = g_strdup_printf("sip:%s@%s%s", c->number, hp, tp_param(l->kind));
+	l->ruri = g_strdup_printf("sip:%s@%s%s", number, hp, tp_param(l->kind));
 	l->to_hdr = g_strdup_printf("<%s>", l->ruri);
 	l->from = g_strdup_printf("<sip:%s@%s>;tag=%s", *from_user ? from_user : c->caller_number,
 				  *from_domain ? from_domain : l->host, tag);
@@ -362,11 +367,13 @@ bool leg_setup_trunk(call_leg *l, const char *trunk)
 }
 
 void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_kind kind, sip_flow *flow,
-		       const jn_addr *to)
+		       const jn_addr *to, const call_leg *peer)
 {
 	call *c = l->c;
 	jn_call_layer *cl = c->cl;
 	l->peer = g_strdup_printf("user:%s", user);
+	l->party = JN_ROUTE_USER;
+	g_strlcpy(l->who, user, sizeof l->who);
 	l->kind = kind;
 	l->flow = flow ? sip_flow_ref(flow) : NULL;
 	l->remote = *to;
@@ -374,8 +381,8 @@ void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_ki
 	if (l->media == LM_RTP) {
 		l->n_codecs = G_N_ELEMENTS(l->codecs) < cl->n_codecs ? G_N_ELEMENTS(l->codecs) : cl->n_codecs;
 		memcpy(l->codecs, cl->codecs, l->n_codecs * sizeof l->codecs[0]);
-		if (c->a && c->a->have_desc)
-			leg_prefer(l, c->a->codec);
+		if (peer && peer->have_desc)
+			leg_prefer(l, peer->codec);
 	}
 	char tag[17], cid[25];
 	sip_build_token(tag, 16);
@@ -736,35 +743,23 @@ static void handle_offer(call_leg *l, sip_tx *tx, const sip_msg *req)
 }
 
 /* DTMF in INFO (application/dtmf-relay or application/dtmf): the key goes
- * to the other leg. */
+ * to the other leg, as INFO or as RFC 4733 as that leg wants. */
 static void handle_info(call_leg *l, sip_tx *tx, const sip_msg *req)
 {
 	jn_call_layer *cl = l->c->cl;
 	char digit = 0;
-	unsigned dur = 160;
-	if (sip_pl_isset(req->content_type) && req->body.l) {
-		char *body = g_strndup(req->body.p, req->body.l);
-		const char *sig = strstr(body, "Signal");
-		if (sig) {
-			sig = strchr(sig, '=');
-			while (sig && (*sig == '=' || *sig == ' '))
-				sig++;
-			digit = sig ? *sig : 0;
-			const char *d = strstr(body, "Duration");
-			if (d && (d = strchr(d, '=')))
-				dur = (unsigned)strtoul(d + 1, NULL, 10);
-		} else if (req->body.l <= 2) {
-			digit = body[0];
-		}
-		g_free(body);
-	}
-	if (!digit || !strchr("0123456789*#ABCDabcd", digit)) {
+	uint32_t dur = 0;
+	int rc = sip_info_parse(req->content_type, req->body, &digit, &dur);
+	if (rc == ENOTSUP || !req->body.l) {
 		call_respond(cl, tx, 200, NULL); /* other INFO packages: accepted, ignored */
 		return;
 	}
-	digit = g_ascii_toupper(digit);
+	if (rc || digit == 'R') {
+		call_respond(cl, tx, rc ? 400 : 200, rc ? "Bad Request (no DTMF signal)" : NULL);
+		return;
+	}
 	if (dur < 40 || dur > 5000)
-		dur = 160;
+		dur = dur ? (dur < 40 ? 40 : 5000) : 160;
 	call_respond(cl, tx, 200, NULL);
 	call_leg *o = call_other(l->c, l);
 	jn_info(l->c->id, "leg %s: key %c (INFO)", l->name, digit);
@@ -778,12 +773,34 @@ static void handle_info(call_leg *l, sip_tx *tx, const sip_msg *req)
 
 void leg_send_info_digit(call_leg *l, char digit, unsigned duration_ms)
 {
-	char body[64];
-	g_snprintf(body, sizeof body, "Signal=%c\r\nDuration=%u\r\n", digit, duration_ms);
-	sip_req_opts o = { .content_type = "application/dtmf-relay", .body = { body, strlen(body) } };
+	sip_buf b;
+	sip_buf_init(&b, 256);
+	if (sip_info_put_relay(&b, digit, duration_ms)) {
+		sip_buf_free(&b);
+		return;
+	}
+	sip_req_opts o = { .content_type = "application/dtmf-relay", .body = { b.p, b.len } };
 	int rc = send_in_dialog(l, SIP_METHOD_INFO, &o, NULL, NULL, NULL);
 	if (rc)
 		jn_warn(l->c->id, "leg %s: cannot send INFO: %s", l->name, strerror(rc));
+	sip_buf_free(&b);
+}
+
+void leg_notify_sipfrag(call_leg *l, uint32_t refer_cseq, uint16_t code, const char *reason, bool terminated)
+{
+	sip_buf h, body;
+	sip_buf_init(&h, 512);
+	sip_buf_init(&body, 256);
+	sip_xfer_put_notify_headers(&h, refer_cseq, terminated, 60);
+	sip_xfer_put_sipfrag(&body, code, reason);
+	char *extra = g_strndup(h.p, h.len);
+	sip_req_opts o = { .extra = extra, .content_type = SIP_XFER_SIPFRAG_TYPE, .body = { body.p, body.len } };
+	int rc = send_in_dialog(l, SIP_METHOD_NOTIFY, &o, NULL, NULL, NULL);
+	if (rc)
+		jn_warn(l->c->id, "leg %s: cannot send NOTIFY: %s", l->name, strerror(rc));
+	g_free(extra);
+	sip_buf_free(&h);
+	sip_buf_free(&body);
 }
 
 void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req)
@@ -810,6 +827,13 @@ void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req)
 	switch (req->method) {
 	case SIP_METHOD_BYE:
 		call_respond(cl, tx, 200, NULL);
+		if (c->xfer_from == l) {
+			/* A blind transferor leaves at once: the transfer goes on. */
+			leg_hangup(l, false, 0, NULL);
+			media_stop_leg(l);
+			call_xfer_transferor_gone(c);
+			break;
+		}
 		call_end(c, l, JN_CDR_NORMAL, 0, l == c->a ? "caller hung up" : "callee hung up");
 		break;
 	case SIP_METHOD_INVITE:
@@ -830,6 +854,12 @@ void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req)
 		break;
 	case SIP_METHOD_OPTIONS:
 		call_respond(cl, tx, 200, NULL);
+		break;
+	case SIP_METHOD_REFER:
+		call_xfer_refer(l, tx, req);
+		break;
+	case SIP_METHOD_NOTIFY:
+		call_respond(cl, tx, 200, NULL); /* refer progress from a transferee: noted, not needed */
 		break;
 	default:
 		call_respond(cl, tx, 501, NULL);
