@@ -1,7 +1,10 @@
 /* rtc_pc: answering a Chromium offer (no remote candidates, so nothing is
  * ever sent): the answer's ICE credentials, fingerprint, setup role,
  * loopback candidates, rtcp-mux and SSRC; refused offers; a re-offer with
- * new ICE credentials (restart) and one with a new fingerprint. */
+ * new ICE credentials (restart) and one with a new fingerprint; answer
+ * directions; hold and resume with our re-offers and the peer's between
+ * two connections over loopback; refused re-offers and answers; a
+ * re-offer to an audio+video browser offer. */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
@@ -745,6 +748,68 @@ static void test_answer_dir(void)
 	fx_free(&f);
 }
 
+/* A Chromium offer with audio and video: our re-offer keeps both m-lines
+ * in order (video rejected with port 0, same mid) and bundles the audio
+ * only; the browser's answer (made here with sdp_answer from the
+ * browser's own ICE credentials and certificate) is taken. */
+static void test_reoffer_av(void)
+{
+	fixture f;
+	fx_init(&f);
+	const char *src = g_getenv("JN_SRCDIR") ? g_getenv("JN_SRCDIR") : JN_SRCDIR;
+	char *path = g_build_filename(src, "tests", "data", "sdp", "chromium",
+				      "chromium-audio-video-bundle.offer.sdp", NULL);
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	sdp_session *offer = parse(text);
+	rtc_pc *pc = NULL;
+	char *err = NULL, *sdp = NULL;
+	g_assert_cmpint(rtc_pc_new_from_offer(&f.o, offer, &pc, &err), ==, 0);
+	wait_answers(&f, 1);
+	g_assert_cmpint(rtc_pc_reoffer(pc, SDP_DIR_SENDONLY, &sdp, &err), ==, 0);
+	sdp_session *o = parse(sdp);
+	g_assert_cmpuint(o->n_media, ==, 2);
+	g_assert_cmpint(o->media[0].type, ==, SDP_MEDIA_AUDIO);
+	g_assert_cmpuint(o->media[0].port, !=, 0);
+	g_assert_cmpint(o->media[0].dir, ==, SDP_DIR_SENDONLY);
+	g_assert_cmpint(o->media[0].setup, ==, SDP_SETUP_PASSIVE);
+	g_assert_true(sdp_str_eq(o->media[0].mid, "0"));
+	g_assert_cmpint(o->media[1].type, ==, SDP_MEDIA_VIDEO);
+	g_assert_cmpuint(o->media[1].port, ==, 0);
+	g_assert_true(sdp_str_eq(o->media[1].mid, "1"));
+	g_assert_cmpuint(o->n_bundle, ==, 1);
+	g_assert_true(sdp_str_eq(o->bundle[0], "0"));
+
+	static const sdp_codec opus = { .name = "opus", .rate = 48000, .channels = 2, .pt = 111 };
+	sdp_local browser = {
+		.codecs = &opus, .n_codecs = 1, .telephone_event = true, .transport = SDP_TRANSPORT_DTLS,
+		.addr = "127.0.0.1", .port = 9, .ice_ufrag = "UJob", .ice_pwd = "fE14s1+5fSrnF5x4GIPaGhvL",
+		.fingerprint = "sha-256 FB:CA:77:C7:F4:0A:43:F0:0A:9F:49:56:15:B0:B8:00:B6:B9:74:C9:30:5E:74:E7:"
+			       "35:FF:6F:3D:C8:7B:27:E7",
+		.sess_id = 7, .sess_version = 3,
+	};
+	GString *a = g_string_new(NULL);
+	g_assert_cmpint(sdp_answer(o, &browser, a, NULL, NULL), ==, 0);
+	sdp_session *ans = parse(a->str);
+	g_assert_cmpint(ans->media[0].dir, ==, SDP_DIR_RECVONLY);
+	g_assert_cmpint(ans->media[0].setup, ==, SDP_SETUP_ACTIVE);
+	g_assert_cmpuint(ans->media[1].port, ==, 0);
+	g_assert_cmpint(rtc_pc_set_answer(pc, ans, &err), ==, 0);
+	g_assert_null(err);
+	g_assert_cmpint(rtc_pc_local_dir(pc), ==, SDP_DIR_SENDONLY);
+	g_assert_cmpint(rtc_pc_remote_dir(pc), ==, SDP_DIR_RECVONLY);
+
+	rtc_pc_free(pc);
+	sdp_unref(ans);
+	sdp_unref(o);
+	sdp_unref(offer);
+	g_string_free(a, TRUE);
+	g_free(sdp);
+	g_free(text);
+	g_free(path);
+	fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -755,5 +820,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_pc/answer_dir", test_answer_dir);
 	g_test_add_func("/rtc_pc/hold_resume", test_hold_resume);
 	g_test_add_func("/rtc_pc/reoffer_refused", test_reoffer_refused);
+	g_test_add_func("/rtc_pc/reoffer_av", test_reoffer_av);
 	return g_test_run();
 }
