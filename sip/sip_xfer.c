@@ -1,6 +1,20 @@
 #include "sip/sip_xfer.h"
 
 #include <errno.h>
+#include <glib.h>
+
+/* token (RFC 3261 §25.1): what a tag is made of. */
+static bool is_token(sip_pl v)
+{
+	if (v.l == 0)
+		return false;
+	for (size_t i = 0; i < v.l; i++) {
+		char c = v.p[i];
+		if (!g_ascii_isalnum(c) && (c == '\0' || !strchr("-.!%*_+`'~", c)))
+			return false;
+	}
+	return true;
+}
 
 int sip_xfer_parse_replaces(sip_pl in, sip_replaces *out)
 {
@@ -25,12 +39,12 @@ int sip_xfer_parse_replaces(sip_pl in, sip_replaces *out)
 	bool to = false, from = false;
 	while (sip_param_next(&rest, &name, &val)) {
 		if (SIP_PL_CASEEQ_LIT(name, "to-tag")) {
-			if (to || val.l == 0)
+			if (to || !is_token(val))
 				return EINVAL;
 			out->to_tag = val;
 			to = true;
 		} else if (SIP_PL_CASEEQ_LIT(name, "from-tag")) {
-			if (from || val.l == 0)
+			if (from || !is_token(val))
 				return EINVAL;
 			out->from_tag = val;
 			from = true;

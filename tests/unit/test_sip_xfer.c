@@ -35,10 +35,12 @@ static void test_replaces(void)
 	/* Missing pieces and junk. */
 	const char *bad[] = { "", "abc", "abc;to-tag=1", "abc;from-tag=2", ";to-tag=1;from-tag=2",
 			      "a b;to-tag=1;from-tag=2", "abc;to-tag=;from-tag=2", "abc;to-tag=1;from-tag",
-			      "abc;to-tag=1;to-tag=3;from-tag=2", "<abc>;to-tag=1;from-tag=2" };
+			      "abc;to-tag=1;to-tag=3;from-tag=2", "<abc>;to-tag=1;from-tag=2",
+			      "abc;to-tag=a b;from-tag=2", "abc;to-tag=\"1\";from-tag=2" };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
 		g_assert_cmpint(sip_xfer_parse_replaces(sip_pl_cstr(bad[i]), &r), ==, EINVAL);
 	g_assert_cmpint(sip_xfer_parse_replaces(SIP_PL_NULL, &r), ==, EINVAL);
+	g_assert_cmpint(sip_xfer_parse_replaces(SIP_PL("abc;to-tag=1\0;from-tag=2"), &r), ==, EINVAL);
 }
 
 static void test_refer_to(void)
