@@ -406,6 +406,11 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			call_branch_failed(c, l, 500, text);
 		}
 		break;
+	case EV_REOFFER:
+		l->reoffer_wait = false;
+		if (text && l->state == LS_UP)
+			leg_send_reinvite(l, g_strdup(text), l->pending_dir);
+		break;
 	case EV_DIGIT:
 		if (l->state == LS_UP && text && *text)
 			leg_send_info_digit(l, text[0], (unsigned)g_ascii_strtoull(text + 1, NULL, 10));

@@ -116,6 +116,7 @@ struct call_leg {
 	sip_tx *tx;	   /* our pending INVITE (first or re-INVITE) */
 	bool reinvite;	   /* tx is a re-INVITE */
 	sdp_dir pending_dir;
+	bool reoffer_wait; /* a browser leg's re-offer is being made */
 	bool tls_verify;
 	sip_resolve_query *resolve;
 	unsigned redirects;
@@ -194,6 +195,7 @@ enum {
 	EV_CLOSED,     /* leg's media ended (consent lost, DTLS closed) */
 	EV_DIGIT,      /* a DTMF key for a SIP INFO leg: text = "digit duration" */
 	EV_TIMEOUT,    /* no media from leg for media_timeout */
+	EV_REOFFER,    /* leg's pc made a re-offer: text = SDP, NULL = it could not */
 	EV_FINISHED,   /* the worker freed everything: write the record */
 };
 
@@ -270,6 +272,8 @@ char *leg_rtp_sdp(call_leg *l, const sdp_session *offer, sdp_dir dir, sdp_neg *n
 void leg_send_info_digit(call_leg *l, char digit, unsigned duration_ms);
 /* Passes a hold/resume across: a re-INVITE to l with direction dir. */
 void leg_reinvite(call_leg *l, sdp_dir dir);
+/* Sends a re-INVITE with our offer sdp (taken) to l. */
+void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir);
 /* The leg as a CDR leg kind. */
 const char *leg_kind_str(const call_leg *l);
 
@@ -282,6 +286,10 @@ void media_set_remote(call_leg *l, const char *sdp);
 void media_bridge_legs(call *c, call_leg *x, call_leg *y);
 /* An in-dialog offer for a WebRTC leg (answer through EV_ANSWER). */
 void media_pc_update(call_leg *l, sdp_session *offer);
+/* A re-offer from a browser leg with direction dir (EV_REOFFER), and
+ * forgetting one the browser refused. */
+void media_reoffer(call_leg *l, sdp_dir dir);
+void media_reoffer_cancel(call_leg *l);
 /* A key to send to leg l as RFC 4733. */
 void media_send_digit(call *c, call_leg *l, char digit, unsigned duration_ms);
 /* Frees one leg's media (a cancelled branch). */

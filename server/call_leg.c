@@ -633,27 +633,34 @@ static void on_reinvite_response(call_leg *l, int status, const sip_msg *m)
 	} else {
 		jn_info(c->id, "leg %s: re-INVITE answered %d", l->name, status);
 	}
+	if ((status < 200 || status >= 300) && l->media == LM_WEBRTC)
+		media_reoffer_cancel(l);
 }
 
 void leg_reinvite(call_leg *l, sdp_dir dir)
 {
 	call *c = l->c;
 	l->pending_dir = dir;
-	if (l->state != LS_UP || l->tx || l->upd_tx)
-		return; /* sent once the transaction in progress ends */
-	char *sdp = NULL, *err = NULL;
+	if (l->state != LS_UP || l->tx || l->upd_tx || l->reoffer_wait)
+		return; /* sent once the exchange in progress ends */
 	if (l->media == LM_WEBRTC) {
-		/* needs a re-offer from the peer connection */
-		jn_info(c->id, "leg %s: direction %s not passed to the browser yet", l->name, sdp_dir_name(dir));
-		l->local_dir = dir;
+		l->reoffer_wait = true;
+		media_reoffer(l, dir); /* EV_REOFFER -> leg_send_reinvite */
 		return;
 	}
-	sdp = leg_rtp_sdp(l, NULL, dir, NULL, &err);
+	char *err = NULL;
+	char *sdp = leg_rtp_sdp(l, NULL, dir, NULL, &err);
 	if (!sdp) {
 		jn_warn(c->id, "leg %s: cannot build a re-offer: %s", l->name, err);
 		g_free(err);
 		return;
 	}
+	leg_send_reinvite(l, sdp, dir);
+}
+
+void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir)
+{
+	call *c = l->c;
 	g_free(l->local_sdp);
 	l->local_sdp = sdp;
 	l->local_dir = dir;
@@ -663,6 +670,8 @@ void leg_reinvite(call_leg *l, sdp_dir dir)
 	if (rc) {
 		call_unref(c);
 		l->tx = NULL;
+		if (l->media == LM_WEBRTC)
+			media_reoffer_cancel(l);
 		jn_warn(c->id, "leg %s: cannot send re-INVITE: %s", l->name, strerror(rc));
 		return;
 	}

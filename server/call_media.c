@@ -194,7 +194,8 @@ static gboolean w_set_remote(gpointer data)
 		if (rc) {
 			call_post_event(c, l, EV_FAILED, se.reason);
 		} else if (l->pc) {
-			if (l->role == LEG_UAC && rtc_pc_set_answer(l->pc, s, &err))
+			/* Only answers to our offers (first or re-offer) come here. */
+			if (rtc_pc_set_answer(l->pc, s, &err))
 				call_post_event(c, l, EV_FAILED, err ? err : "answer refused");
 		} else if (l->rtp) {
 			const sdp_media *m = first_audio(s);
@@ -313,6 +314,44 @@ void media_pc_update(call_leg *l, sdp_session *offer)
 	job *j = job_new(l->c, l);
 	j->offer = offer;
 	jn_worker_post(l->c->wk, w_pc_update, j);
+}
+
+static gboolean w_reoffer(gpointer data)
+{
+	job *j = data;
+	call_leg *l = j->l;
+	char *sdp = NULL, *err = NULL;
+	if (l->pc && !l->w_stopped) {
+		rtc_pc_set_dir(l->pc, (sdp_dir)j->duration);
+		if (rtc_pc_reoffer(l->pc, (sdp_dir)j->duration, &sdp, &err))
+			jn_info(j->c->id, "leg %s: no re-offer: %s", l->name, err ? err : "?");
+	}
+	call_post_event(j->c, l, EV_REOFFER, sdp);
+	g_free(sdp);
+	g_free(err);
+	job_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+void media_reoffer(call_leg *l, sdp_dir dir)
+{
+	job *j = job_new(l->c, l);
+	j->duration = (unsigned)dir;
+	jn_worker_post(l->c->wk, w_reoffer, j);
+}
+
+static gboolean w_reoffer_cancel(gpointer data)
+{
+	job *j = data;
+	if (j->l->pc && !j->l->w_stopped)
+		rtc_pc_reoffer_cancel(j->l->pc);
+	job_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+void media_reoffer_cancel(call_leg *l)
+{
+	jn_worker_post(l->c->wk, w_reoffer_cancel, job_new(l->c, l));
 }
 
 static gboolean w_digit(gpointer data)
