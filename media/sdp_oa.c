@@ -539,6 +539,13 @@ int sdp_offer(const sdp_local *l, GString *out, sdp_error *err)
 	switch (l->transport) {
 	case SDP_TRANSPORT_RTP:
 		m.proto = SDP_PROTO_RTP_AVP;
+		/* Keys on RTP/AVP: best-effort SRTP (RFC 4568 §7.1.1 allows it;
+		 * a peer without SDES ignores them and answers plain RTP). */
+		for (size_t i = 0; i < l->n_sdes; i++)
+			cryptos[i] = keep(tmp, g_strdup_printf("%zu %s inline:%s", i + 1,
+							       l->sdes[i].suite, l->sdes[i].key));
+		m.cryptos = cryptos;
+		m.n_cryptos = l->n_sdes;
 		break;
 	case SDP_TRANSPORT_SDES:
 		m.proto = SDP_PROTO_RTP_SAVP;

@@ -347,8 +347,15 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			leg_send_invite(l);
 		}
 		break;
-	case EV_RTP_READY:
-		l->rtp_port = (uint16_t)g_ascii_strtoull(text, NULL, 10);
+	case EV_RTP_READY: {
+		char *end = NULL;
+		l->rtp_port = (uint16_t)g_ascii_strtoull(text, &end, 10);
+		const char *inl = strstr(end, "inline:");
+		if (inl) {
+			inl += strlen("inline:");
+			size_t kl = strcspn(inl, "| ");
+			g_snprintf(l->sdes_key, sizeof l->sdes_key, "%.*s", (int)kl, inl);
+		}
 		if (l == c->a) {
 			if (c->echo) {
 				const char *sdp = a_answer(c);
@@ -372,6 +379,7 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			}
 		}
 		break;
+	}
 	case EV_FAILED:
 		if (l->upd_tx) {
 			call_respond(cl, l->upd_tx, 488, NULL);
@@ -578,13 +586,24 @@ static bool is_webrtc(const sdp_session *s)
 	return true;
 }
 
+static bool offer_has_crypto(const sdp_session *s)
+{
+	for (size_t i = 0; i < s->n_media; i++)
+		if (s->media[i].type == SDP_MEDIA_AUDIO && s->media[i].n_cryptos)
+			return true;
+	return false;
+}
+
 /* A plain RTP offer we could answer (a codec in common, a transport we
  * speak): checked before anything is allocated. */
 static bool rtp_acceptable(jn_call_layer *cl, const sdp_session *offer, char *reason, size_t size)
 {
+	/* a placeholder key: only whether an answer exists matters here */
+	sdp_sdes_key key = { "AES_CM_128_HMAC_SHA1_80", "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw" };
 	sdp_local loc = { .codecs = cl->codecs, .n_codecs = cl->n_codecs, .telephone_event = true, .te_pt = 101,
-			  .transport = SDP_TRANSPORT_RTP, .addr = cl->rtp_addr, .port = 9,
-			  .origin_user = "junction", .sess_id = 1, .sess_version = 1 };
+			  .transport = SDP_TRANSPORT_SDES, .sdes_optional = true, .sdes = &key, .n_sdes = 1,
+			  .addr = cl->rtp_addr, .port = 9, .origin_user = "junction", .sess_id = 1,
+			  .sess_version = 1 };
 	sdp_error se = { 0 };
 	g_string_truncate(cl->scratch, 0);
 	if (!sdp_answer(offer, &loc, cl->scratch, NULL, &se))
@@ -762,6 +781,8 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		g_snprintf(sec, sizeof sec, "trunk:%s", who);
 		a->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cl->cfg, sec, "dtmf"), "info");
 	}
+	if (!webrtc && offer_has_crypto(offer))
+		a->srtp = CALL_SRTP_OPTIONAL;
 	a->n_codecs = cl->n_codecs;
 	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
 	a->key = key;

@@ -73,6 +73,7 @@ struct jn_call_layer {
 };
 
 typedef enum { LEG_UAS, LEG_UAC } leg_role;
+enum { CALL_SRTP_OFF = 0, CALL_SRTP_OPTIONAL, CALL_SRTP_REQUIRED };
 typedef enum { LM_RTP, LM_WEBRTC } leg_media;
 
 typedef enum {
@@ -125,6 +126,8 @@ struct call_leg {
 	sdp_codec codecs[CALL_MAX_CODECS];
 	size_t n_codecs;
 	bool dtmf_info;		/* send DTMF to this leg as SIP INFO */
+	int srtp;		/* CALL_SRTP_*: SDES toward this RTP leg */
+	char sdes_key[64];	/* our base64 key||salt (AES_CM_128_HMAC_SHA1_80) */
 	uint16_t rtp_port;
 	char *local_sdp;	/* our SDP toward the leg (answer or offer) */
 	uint64_t sdp_version;

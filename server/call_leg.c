@@ -129,6 +129,14 @@ char *leg_rtp_sdp(call_leg *l, const sdp_session *offer, sdp_dir dir, sdp_neg *n
 			  .ptime = 20, .transport = SDP_TRANSPORT_RTP, .addr = cl->rtp_addr, .port = l->rtp_port,
 			  .origin_user = "junction", .sess_id = 1 + (g_str_hash(l->c->id) & 0xffffff),
 			  .sess_version = ++l->sdp_version, .dir = dir };
+	sdp_sdes_key key = { "AES_CM_128_HMAC_SHA1_80", l->sdes_key };
+	if (l->srtp != CALL_SRTP_OFF && *l->sdes_key) {
+		/* required: RTP/SAVP; optional: keys on RTP/AVP (best effort) */
+		loc.sdes = &key;
+		loc.n_sdes = 1;
+		loc.transport = l->srtp == CALL_SRTP_REQUIRED || offer ? SDP_TRANSPORT_SDES : SDP_TRANSPORT_RTP;
+		loc.sdes_optional = l->srtp == CALL_SRTP_OPTIONAL;
+	}
 	GString *out = g_string_new(NULL);
 	sdp_error se = { 0 };
 	int rc = offer ? sdp_answer(offer, &loc, out, neg, &se) : sdp_offer(&loc, out, &se);
@@ -329,6 +337,9 @@ bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const c
 	l->password = g_strdup(jn_config_str(cfg, sec, "password"));
 	l->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cfg, sec, "dtmf"), "info");
 	l->tls_verify = jn_config_bool(cfg, sec, "tls_verify");
+	const char *srtp = jn_config_str(cfg, sec, "srtp");
+	l->srtp = !strcmp(srtp, "required") ? CALL_SRTP_REQUIRED : !strcmp(srtp, "optional") ? CALL_SRTP_OPTIONAL
+											      : CALL_SRTP_OFF;
 	char **codecs = jn_config_list(cfg, sec, "codecs");
 	l->n_codecs = call_codecs_from_list(codecs, l->codecs, CALL_MAX_CODECS);
 	g_strfreev(codecs);

@@ -62,7 +62,7 @@ out:
 typedef struct {
 	call_leg *l;
 	call *c;
-	bool echo;
+	bool echo, sdes, srtp_required;
 	rtc_pc_opts po;
 	rtc_rtp_opts ro;
 	char *sdp;
@@ -150,9 +150,13 @@ static gboolean w_start(gpointer data)
 			} else {
 				if (j->echo)
 					rtc_rtp_set_receiver(l->rtp, rtp_echo, l);
-				char port[8];
-				g_snprintf(port, sizeof port, "%u", rtc_rtp_local_port(l->rtp));
-				call_post_event(c, l, EV_RTP_READY, port);
+				/* "PORT" or "PORT KEY-LINE" when this leg may use SDES */
+				char txt[160], line[128] = "";
+				if (j->sdes && rtc_rtp_crypto_local(l->rtp, 1, RTC_RTP_AES_CM_128_HMAC_SHA1_80, line,
+								    sizeof line))
+					line[0] = 0;
+				g_snprintf(txt, sizeof txt, "%u%s%s", rtc_rtp_local_port(l->rtp), *line ? " " : "", line);
+				call_post_event(c, l, EV_RTP_READY, txt);
 			}
 		}
 		g_free(err);
@@ -167,6 +171,7 @@ void media_start(call_leg *l, bool echo)
 	jn_call_layer *cl = c->cl;
 	job *j = job_new(c, l);
 	j->echo = echo;
+	j->sdes = l->srtp != CALL_SRTP_OFF;
 	j->po = (rtc_pc_opts){
 		.cert = cl->cert, .context = jn_worker_context(c->wk),
 		.local_addresses = (const char *const *)cl->addrs, .port_min = cl->port_min,
@@ -179,6 +184,28 @@ void media_start(call_leg *l, bool echo)
 				.port_min = cl->rtp_port_min, .port_max = cl->rtp_port_max,
 				.latching = true, .id = c->id };
 	jn_worker_post(c->wk, w_start, j);
+}
+
+/* The peer's SDES key for what it sends us (the first suite we have), or
+ * plain RTP when it gave none (refused if SRTP is required). */
+static void set_crypto(call *c, call_leg *l, const sdp_media *m, bool required)
+{
+	for (size_t i = 0; i < m->n_cryptos; i++) {
+		const sdp_crypto *k = &m->cryptos[i];
+		char v[256];
+		g_snprintf(v, sizeof v, "%u %.*s inline:%.*s%s%.*s%s%.*s%s%.*s", k->tag, (int)k->suite.l, k->suite.p,
+			   (int)k->key.l, k->key.p, k->lifetime.l ? "|" : "", (int)k->lifetime.l, k->lifetime.p,
+			   k->mki.l ? "|" : "", (int)k->mki.l, k->mki.p, k->params.l ? " " : "", (int)k->params.l,
+			   k->params.p);
+		unsigned tag;
+		rtc_rtp_suite suite;
+		if (rtc_rtp_crypto_remote(l->rtp, v, &tag, &suite) == 0)
+			return;
+	}
+	if (required)
+		call_post_event(c, l, EV_FAILED, "no usable SDES key (srtp = required)");
+	else
+		rtc_rtp_crypto_off(l->rtp);
 }
 
 static gboolean w_set_remote(gpointer data)
@@ -215,6 +242,7 @@ static gboolean w_set_remote(gpointer data)
 				}
 				if (m->n_fmts)
 					rtc_rtp_set_clock_rate(l->rtp, m->fmts[0].rate);
+				set_crypto(c, l, m, j->srtp_required);
 			}
 		}
 		g_free(err);
@@ -227,6 +255,8 @@ static gboolean w_set_remote(gpointer data)
 void media_set_remote(call_leg *l, const char *sdp)
 {
 	job *j = job_new(l->c, l);
+	j->sdes = l->srtp != CALL_SRTP_OFF;
+	j->srtp_required = l->srtp == CALL_SRTP_REQUIRED;
 	j->sdp = g_strdup(sdp);
 	jn_worker_post(l->c->wk, w_set_remote, j);
 }
