@@ -9,7 +9,9 @@ struct sip_dialog {
 	GPtrArray *routes;   /* char*, the order requests use */
 	uint32_t local_cseq, remote_cseq;
 	bool remote_cseq_set;
+	bool uac, early;     /* our side; made by a 1xx and no 2xx yet */
 	char *from, *to;     /* built From / To values */
+	char *contact;       /* our Contact value for target refreshes, or NULL */
 };
 
 static char *pl_dup(sip_pl p)
@@ -64,7 +66,42 @@ sip_dialog *sip_dialog_new_uac(const sip_msg *req, const sip_msg *resp)
 	for (size_t i = resp->n_record_route; i-- > 0;)
 		g_ptr_array_add(d->routes, route_entry(&resp->record_route[i]));
 	d->local_cseq = req->cseq.num;
+	d->uac = true;
+	d->early = resp->status < 200;
 	return d;
+}
+
+bool sip_dialog_is_early(const sip_dialog *d)
+{
+	return d->early;
+}
+
+void sip_dialog_receive_response(sip_dialog *d, const sip_msg *resp)
+{
+	if (resp->is_request || resp->status < 101 || resp->status >= 300)
+		return;
+	bool confirm = d->early && resp->status >= 200 && resp->cseq.method == SIP_METHOD_INVITE;
+	if (confirm) {
+		/* §13.2.2.4: the 2xx that confirms an early dialog sets the
+		 * route set again, from its own Record-Route. */
+		g_ptr_array_set_size(d->routes, 0);
+		for (size_t i = resp->n_record_route; i-- > 0;)
+			g_ptr_array_add(d->routes, route_entry(&resp->record_route[i]));
+		d->early = false;
+	}
+	/* §12.2.1.2: a 2xx to a target refresh (re-INVITE, UPDATE) changes
+	 * the remote target; in an early dialog every reliable answer may. */
+	bool refresh = resp->cseq.method == SIP_METHOD_INVITE || resp->cseq.method == SIP_METHOD_UPDATE;
+	if (refresh && (resp->status >= 200 || d->early) && resp->n_contact > 0 && !resp->contact[0].star) {
+		g_free(d->remote_target);
+		d->remote_target = pl_dup(resp->contact[0].addr.uri_pl);
+	}
+}
+
+void sip_dialog_set_local_contact(sip_dialog *d, const char *contact)
+{
+	g_free(d->contact);
+	d->contact = contact && *contact ? g_strdup(contact) : NULL;
 }
 
 void sip_dialog_free(sip_dialog *d)
@@ -79,6 +116,7 @@ void sip_dialog_free(sip_dialog *d)
 	g_free(d->remote_target);
 	g_free(d->from);
 	g_free(d->to);
+	g_free(d->contact);
 	g_ptr_array_free(d->routes, TRUE);
 	g_free(d);
 }
@@ -145,6 +183,12 @@ void sip_dialog_fill_request(sip_dialog *d, sip_method m, sip_req_opts *o, GStri
 	o->call_id = d->call_id;
 	if (m != SIP_METHOD_ACK && m != SIP_METHOD_CANCEL)
 		o->cseq = ++d->local_cseq;
+	/* Target refreshes (RFC 3261 §12.2.1.1, RFC 3311) and REFER / NOTIFY
+	 * (RFC 3515, RFC 6665) must carry a Contact. */
+	bool wants_contact = m == SIP_METHOD_INVITE || m == SIP_METHOD_UPDATE || m == SIP_METHOD_REFER ||
+			     m == SIP_METHOD_NOTIFY || m == SIP_METHOD_SUBSCRIBE;
+	if (!o->contact && wants_contact)
+		o->contact = d->contact;
 	size_t first = 0;
 	if (d->routes->len == 0 || is_loose(g_ptr_array_index(d->routes, 0))) {
 		o->ruri = d->remote_target;

@@ -41,11 +41,26 @@ bool sip_dialog_matches(const sip_dialog *d, const sip_msg *req);
  * refreshes the remote target. 0 or EINVAL. */
 int sip_dialog_receive(sip_dialog *d, const sip_msg *req);
 
+/* A response to a request we sent in the dialog: the 2xx to the INVITE
+ * confirms an early UAC dialog and sets its route set again from its
+ * Record-Route (§13.2.2.4); a 2xx to a re-INVITE or UPDATE (or any 1xx/2xx
+ * in an early dialog) with a Contact refreshes the remote target
+ * (§12.2.1.2). Other responses change nothing. */
+void sip_dialog_receive_response(sip_dialog *d, const sip_msg *resp);
+/* True for a UAC dialog made by a 1xx and not yet confirmed by a 2xx. */
+bool sip_dialog_is_early(const sip_dialog *d);
+/* Our Contact value ("<sip:...>") that fill_request puts in the requests
+ * that need one: re-INVITE, UPDATE, REFER, NOTIFY, SUBSCRIBE. NULL clears. */
+void sip_dialog_set_local_contact(sip_dialog *d, const char *contact);
+
 /* Fills o for a new in-dialog request of method m (§12.2.1.1): Request-URI
  * (remote target, or the first route when it is a strict router), From, To,
  * Call-ID, the next local CSeq (ACK reuses the INVITE's: pass its number in
- * o->cseq and set m to ACK), and Route lines prepended to o->extra. The
- * strings live in d and in scratch until the next call. */
+ * o->cseq and set m to ACK), the local Contact when m needs one and
+ * o->contact is NULL, and Route lines prepended to o->extra (so start each
+ * request from a fresh o: a reused one would carry the routes twice). The
+ * strings live in d and in scratch until the next call. Any method works:
+ * INFO, UPDATE, REFER, NOTIFY, BYE, re-INVITE, ACK. */
 void sip_dialog_fill_request(sip_dialog *d, sip_method m, sip_req_opts *o, GString *scratch);
 /* Where to send the next request: the first route's host and port, else the
  * remote target's (IP literals only; port 5060 when absent). 0 or EINVAL. */

@@ -13,9 +13,12 @@
 #include "util/log.h"
 
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
-/* The Allow header value: MESSAGE is allowed while a handler is set. */
-#define ALLOW_OF(s) ((s)->message_fn ? ALLOW ", MESSAGE" : ALLOW)
-#define SUPPORTED "outbound, path"
+/* What a dialog handler serves in dialogs (RFC 3311, 6086, 3515). */
+#define ALLOW_DIALOG ", UPDATE, INFO, REFER, NOTIFY"
+/* Option tags we accept in Require and list in Supported: replaces
+ * (RFC 3891) and timer (RFC 4028) are the call layer's, with sip_xfer and
+ * sip_timer. */
+#define SUPPORTED "outbound, path, replaces, timer"
 #define ACCEPT "application/sdp"
 
 typedef struct {
@@ -398,7 +401,14 @@ static void on_flow_closed(void *user, sip_flow *flow)
 
 /* --- requests ---------------------------------------------------------------- */
 
-static bool method_allowed(sip_method m)
+/* Methods only meaningful inside a dialog: a dialog handler gets them,
+ * outside a dialog they meet 481 (like BYE). */
+static bool dialog_method(sip_method m)
+{
+	return m == SIP_METHOD_UPDATE || m == SIP_METHOD_INFO || m == SIP_METHOD_REFER || m == SIP_METHOD_NOTIFY;
+}
+
+static bool method_allowed(const sip_stack *s, sip_method m)
 {
 	switch (m) {
 	case SIP_METHOD_INVITE:
@@ -408,9 +418,25 @@ static bool method_allowed(sip_method m)
 	case SIP_METHOD_OPTIONS:
 	case SIP_METHOD_REGISTER:
 		return true;
+	case SIP_METHOD_MESSAGE:
+		return s->message_fn != NULL;
 	default:
-		return false;
+		return s->dialog_fn != NULL && dialog_method(m);
 	}
+}
+
+const char *sip_stack_allow(const sip_stack *s)
+{
+	/* Four fixed strings rather than a buffer: callers keep the pointer. */
+	if (s->dialog_fn)
+		return s->message_fn ? ALLOW ALLOW_DIALOG ", MESSAGE" : ALLOW ALLOW_DIALOG;
+	return s->message_fn ? ALLOW ", MESSAGE" : ALLOW;
+}
+
+const char *sip_stack_supported(const sip_stack *s)
+{
+	(void)s;
+	return SUPPORTED;
 }
 
 /* Require / Proxy-Require tokens we do not support (§8.2.2.3): comma list in out. */
@@ -421,7 +447,8 @@ static bool unsupported_requires(const sip_msg *m, GString *out)
 	sip_hdr_iter_init(&it, m, SIP_HDR_REQUIRE, NULL, true);
 	while (sip_hdr_iter_next(&it, &v)) {
 		v = sip_pl_trim(v);
-		if (sip_pl_casecmp(v, "outbound") || sip_pl_casecmp(v, "path"))
+		if (sip_pl_casecmp(v, "outbound") || sip_pl_casecmp(v, "path") || sip_pl_casecmp(v, "replaces") ||
+		    sip_pl_casecmp(v, "timer"))
 			continue;
 		if (out->len)
 			g_string_append(out, ", ");
@@ -499,13 +526,13 @@ static void handle_request(sip_stack *s, sip_msg *m, const sip_peer *from)
 	sip_tx_set_data(tx, d, srv_data_free);
 
 	/* §8.2: method, then Max-Forwards, then extensions, then the request. */
-	char allow[96];
-	g_snprintf(allow, sizeof allow, "Allow: %s\r\n", ALLOW_OF(s));
+	char allow[160];
+	g_snprintf(allow, sizeof allow, "Allow: %s\r\n", sip_stack_allow(s));
 	if (m->method == SIP_METHOD_UNKNOWN) {
 		respond_simple(s, tx, 501, NULL, allow);
 		return;
 	}
-	if (!method_allowed(m->method) && !(m->method == SIP_METHOD_MESSAGE && s->message_fn)) {
+	if (!method_allowed(s, m->method)) {
 		respond_simple(s, tx, 405, NULL, allow);
 		return;
 	}

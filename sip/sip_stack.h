@@ -7,7 +7,8 @@
  * REGISTER (digest auth + binding store), CANCEL matching, and every error
  * RFC 3261 asks of a UAS: 400 with the parser's reason, 420 + Unsupported,
  * 481 for unknown dialogs and transactions, 483, 405/501 with Allow, 505.
- * INVITE and in-dialog requests go to the core's callbacks; with no
+ * INVITE (a Replaces one too) and in-dialog requests (re-INVITE, BYE,
+ * UPDATE, INFO, REFER, NOTIFY, ACK) go to the core's callbacks; with no
  * callback set INVITE gets 480 and in-dialog requests 481.
  *
  * Close rule: free the lws host serving sip_stack_ws_protocol() before the
@@ -157,6 +158,16 @@ typedef void (*sip_stack_registered_fn)(void *user, sip_stack *s, const char *ao
 void sip_stack_on_message(sip_stack *s, sip_stack_request_fn fn, void *user);
 /* Called after every successful REGISTER (NULL: nothing). */
 void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *user);
+
+/* The Allow header value for what the stack and its handlers serve:
+ * INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER; UPDATE, INFO, REFER,
+ * NOTIFY while a dialog handler is set (they reach it in dialogs, 481
+ * outside); MESSAGE while a MESSAGE handler is set. A static string: put it
+ * in INVITEs and 2xx answers too. */
+const char *sip_stack_allow(const sip_stack *s);
+/* The Supported header value: the option tags a Require may name without
+ * a 420 ("outbound, path, replaces, timer"). */
+const char *sip_stack_supported(const sip_stack *s);
 
 /* The header line answering the best challenge of a 401 (proxy false:
  * WWW-Authenticate -> "Authorization: ...\r\n") or a 407 (Proxy-Authenticate

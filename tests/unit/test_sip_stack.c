@@ -820,6 +820,110 @@ static void test_tcp_close_fails(void)
 	g_array_free(ref_st, TRUE);
 }
 
+typedef struct {
+	GPtrArray *methods; /* method names the dialog handler saw */
+	fixture *fx;
+} dlg_seen;
+
+static void on_dialog(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
+{
+	dlg_seen *d = user;
+	(void)from;
+	g_ptr_array_add(d->methods, sip_pl_strdup(req->method_pl));
+	if (tx)
+		sip_stack_respond(s, tx, 200, NULL, NULL);
+}
+
+/* What a B2BUA needs from the stack: in-dialog UPDATE, INFO, REFER and
+ * NOTIFY reach the dialog handler (not 405), Allow lists them, outside a
+ * dialog they get 481; an INVITE with Replaces and "Require: replaces"
+ * (attended transfer) reaches on_invite, as does one requiring timer. */
+static void test_dialog_methods(void)
+{
+	fixture fx;
+	fx_setup(&fx);
+	dlg_seen seen = { g_ptr_array_new_with_free_func(g_free), &fx };
+	/* Without a dialog handler: UPDATE is not served at all. */
+	char *a = send_req(&fx, "UPDATE", "dm0", NULL);
+	assert_status(a, "SIP/2.0 405 ");
+	g_assert_null(strstr(a, "UPDATE, INFO"));
+	g_free(a);
+
+	sip_stack_on_dialog_request(fx.s, on_dialog, &seen);
+	g_assert_cmpstr(sip_stack_allow(fx.s), ==, "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY");
+	a = send_req(&fx, "OPTIONS", "dm1", NULL);
+	assert_status(a, "SIP/2.0 200 ");
+	g_assert_nonnull(strstr(a, "\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY\r\n"));
+	g_assert_nonnull(strstr(a, "\r\nSupported: outbound, path, replaces, timer\r\n"));
+	g_free(a);
+	const char *methods[] = { "UPDATE", "INFO", "REFER", "NOTIFY" };
+	for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+		char branch[16], cseq[32], *r;
+		snprintf(branch, sizeof branch, "dm%zu", 10 + i);
+		snprintf(cseq, sizeof cseq, "%zu %s", 2 + i, methods[i]);
+		r = g_strdup_printf("%s sip:127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK%s\n"
+				    "Max-Forwards: 70\nFrom: <sip:alice@127.0.0.1>;tag=f1\nTo: <sip:bob@127.0.0.1>;tag=t1\n"
+				    "Call-ID: dlg@test\nCSeq: %s\nContact: <sip:alice@127.0.0.1:%u>\n%s"
+				    "Content-Length: 0\n\n", methods[i], fx.port, branch, cseq, fx.port,
+				    i == 2 ? "Refer-To: <sip:carol@127.0.0.1>\n" : i == 3 ? "Event: refer\nSubscription-State: active\n" : "");
+		a = exchange(&fx, r);
+		g_assert_nonnull(a);
+		assert_status(a, "SIP/2.0 200 ");
+		g_assert_nonnull(strstr(a, cseq));
+		g_free(a);
+		g_free(r);
+		g_assert_cmpuint(seen.methods->len, ==, i + 1);
+		g_assert_cmpstr(g_ptr_array_index(seen.methods, i), ==, methods[i]);
+	}
+	/* Outside a dialog (no To tag): 481, nothing for the handler. */
+	for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+		char branch[16];
+		snprintf(branch, sizeof branch, "dm%zu", 20 + i);
+		a = send_req(&fx, methods[i], branch, NULL);
+		assert_status(a, "SIP/2.0 481 ");
+		g_free(a);
+	}
+	g_assert_cmpuint(seen.methods->len, ==, 4);
+	/* SUBSCRIBE is still not ours. */
+	a = send_req(&fx, "SUBSCRIBE", "dm30", NULL);
+	assert_status(a, "SIP/2.0 405 ");
+	g_free(a);
+
+	/* Attended transfer: a new INVITE replacing a dialog. */
+	sip_stack_on_invite(fx.s, on_invite, &fx);
+	a = send_req(&fx, "INVITE", "dm40", "Require: replaces\nReplaces: abc@h;to-tag=1;from-tag=2\n");
+	assert_status(a, "SIP/2.0 100 ");
+	g_free(a);
+	g_assert_cmpint(fx.invites, ==, 1);
+	const sip_msg *inv = sip_stack_tx_request(fx.invite);
+	g_assert_true(sip_pl_eq_str(inv->replaces, "abc@h;to-tag=1;from-tag=2"));
+	sip_stack_respond(fx.s, fx.invite, 486, NULL, NULL);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 486 ");
+	g_free(a);
+	char *ack = req(&fx, "ACK", "dm40", NULL, "1 ACK");
+	send_only(&fx, ack); /* no 486 resent later */
+	g_free(ack);
+	a = send_req(&fx, "INVITE", "dm41", "Supported: timer\nRequire: timer\nSession-Expires: 1800;refresher=uac\n");
+	assert_status(a, "SIP/2.0 100 ");
+	g_free(a);
+	g_assert_cmpint(fx.invites, ==, 2);
+	sip_stack_respond(fx.s, fx.invite, 486, NULL, NULL);
+	a = recv_reply(&fx);
+	assert_status(a, "SIP/2.0 486 ");
+	g_free(a);
+	ack = req(&fx, "ACK", "dm41", NULL, "1 ACK");
+	send_only(&fx, ack);
+	g_free(ack);
+	/* Still 420 for what we do not do. */
+	a = send_req(&fx, "INVITE", "dm42", "Require: 100rel\n");
+	assert_status(a, "SIP/2.0 420 ");
+	g_free(a);
+	g_assert_cmpint(fx.invites, ==, 2);
+	g_ptr_array_free(seen.methods, TRUE);
+	fx_teardown(&fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -833,5 +937,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sip_stack/flow-binding", test_flow_binding);
 	g_test_add_func("/sip_stack/client-invite-cancel", test_client_invite_cancel);
 	g_test_add_func("/sip_stack/tcp-close-fails", test_tcp_close_fails);
+	g_test_add_func("/sip_stack/dialog-methods", test_dialog_methods);
 	return g_test_run();
 }
