@@ -15,6 +15,12 @@
  * and walked (its SR noted); every 5 s we send a receiver report on the
  * peer's stream (loss, jitter, LSR/DLSR) with an SDES CNAME.
  *
+ * Hold and resume (RFC 3264 §8): either side may offer again on a live
+ * connection (rtc_pc_update for the peer's offer, rtc_pc_reoffer +
+ * rtc_pc_set_answer for ours); the DTLS association and SRTP contexts
+ * stay, directions are negotiated each time, and while ours is recvonly
+ * or inactive nothing is sent (see docs/webrtc.md).
+ *
  * Consent: if nothing authenticated arrives from the peer for
  * consent_timeout seconds (SRTP, SRTCP or DTLS; a live browser sends RTCP
  * at least every few seconds and media while unmuted), the connection
