@@ -787,11 +787,23 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
 	a->key = key;
 	g_hash_table_insert(cl->calls, a->key, a);
+	if (party == JN_ROUTE_TRUNK) {
+		char sec[80];
+		g_snprintf(sec, sizeof sec, "trunk:%s", who);
+		a->st_cfg.session_expires = (uint32_t)jn_config_int(cl->cfg, sec, "session_timer");
+	}
 	cl->live++;
 	c->wk = jn_workers_pick(cl->workers);
 	jn_worker_add_load(c->wk, 1);
 	jn_info(c->id, "call from %s to %s (route %s -> %s, %s) on worker %u", caller, dialled, rr.route, tgt,
 		webrtc ? "webrtc" : "rtp", jn_worker_index(c->wk));
+	if (leg_timer_on_request(a, req)) {
+		/* An interval below our Min-SE (422) or a bad Session-Expires. */
+		leg_respond_timer_error(a, tx, req);
+		a->inv_tx = NULL;
+		call_end(c, a, JN_CDR_REJECTED, 422, "session interval too small");
+		return;
+	}
 	leg_start_media(a);
 }
 

@@ -24,6 +24,7 @@
 #include "server/route.h"
 #include "sip/sip_dialog.h"
 #include "sip/sip_resolve.h"
+#include "sip/sip_timer.h"
 #include "webrtc/rtc_pc.h"
 #include "webrtc/rtc_rtp.h"
 
@@ -118,6 +119,13 @@ struct call_leg {
 	bool reinvite;	   /* tx is a re-INVITE */
 	sdp_dir pending_dir;
 	bool reoffer_wait; /* a browser leg's re-offer is being made */
+	/* session timer (RFC 4028; call_timer.c) */
+	sip_timer_cfg st_cfg;	/* st_cfg.session_expires 0: we ask for none */
+	guint st_source;	/* refresh (we refresh) or expiry (they do) */
+	uint32_t st_interval;	/* the running session's, 0 = none */
+	bool st_we_refresh;
+	unsigned st_422;	/* 422s answered (a bound on retries) */
+	char *st_resp;		/* header lines for our 2xx (UAS side) */
 	bool tls_verify;
 	sip_resolve_query *resolve;
 	unsigned redirects;
@@ -279,6 +287,21 @@ void leg_reinvite(call_leg *l, sdp_dir dir);
 void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir);
 /* The leg as a CDR leg kind. */
 const char *leg_kind_str(const call_leg *l);
+
+/* ---- call_timer.c: session timers (RFC 4028) ---- */
+/* Appends what our INVITE / re-INVITE to l carries (Supported, Session-Expires, Min-SE). */
+void leg_timer_request_headers(call_leg *l, GString *extra);
+/* Our INVITE / re-INVITE to l got a 2xx: (re)starts the session's timer. */
+void leg_timer_after_2xx(call_leg *l, const sip_msg *resp);
+/* Our INVITE got 422: true when it should be sent again with a larger interval. */
+bool leg_timer_after_422(call_leg *l, const sip_msg *resp);
+/* An INVITE / re-INVITE / UPDATE from l: 0 to go on (l->st_resp holds the
+ * 2xx's header lines), else the status to answer (422 with l->st_resp). */
+int leg_timer_on_request(call_leg *l, const sip_msg *req);
+/* Answers tx with the status leg_timer_on_request gave (422 + Min-SE, 400). */
+void leg_respond_timer_error(call_leg *l, sip_tx *tx, const sip_msg *req);
+/* Stops the leg's timer. */
+void leg_timer_stop(call_leg *l);
 
 /* ---- call_media.c (worker jobs, posted from the core) ---- */
 void media_start(call_leg *l, bool echo);

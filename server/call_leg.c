@@ -38,6 +38,7 @@ call_leg *leg_new(call *c, leg_role role, leg_media media, const char *name)
 	l->w_side = -1;
 	l->remote_dir = SDP_DIR_SENDRECV;
 	l->local_dir = SDP_DIR_SENDRECV;
+	l->pending_dir = SDP_DIR_SENDRECV;
 	c->legs[c->n_legs++] = l;
 	return l;
 }
@@ -50,6 +51,8 @@ void leg_free(call_leg *l)
 		sip_resolve_cancel(l->resolve);
 	if (l->ack_timer)
 		g_source_remove(l->ack_timer);
+	leg_timer_stop(l);
+	g_free(l->st_resp);
 	g_free(l->peer);
 	if (l->flow)
 		sip_flow_unref(l->flow);
@@ -179,13 +182,24 @@ static char *make_contact(sip_tp_kind kind, const jn_addr *local)
 static int respond_sdp(call_leg *l, sip_tx *tx, uint16_t code, const char *sdp, bool rr)
 {
 	char *contact = make_contact(l->kind, &l->local);
-	char *extra = g_strdup_printf("Contact: %s\r\n", contact);
+	char *extra = g_strdup_printf("Contact: %s\r\n%s", contact, code >= 200 && l->st_resp ? l->st_resp : "");
 	sip_resp_opts ro = { .record_route = rr, .extra = extra, .content_type = sdp ? "application/sdp" : NULL,
 			     .body = { sdp, sdp ? strlen(sdp) : 0 } };
 	int rc = sip_stack_respond(l->c->cl->sip, tx, code, NULL, &ro);
 	g_free(extra);
 	g_free(contact);
 	return rc;
+}
+
+void leg_respond_timer_error(call_leg *l, sip_tx *tx, const sip_msg *req)
+{
+	sip_timer_uas a;
+	sip_timer_cfg cfg = l->st_cfg;
+	uint16_t code = sip_timer_uas_decide(req, &cfg, &a) ? 400 : a.status ? a.status : 400;
+	sip_resp_opts ro = { .extra = l->st_resp };
+	int rc = sip_stack_respond(l->c->cl->sip, tx, code, code == 400 ? "Bad Request (Session-Expires)" : NULL, &ro);
+	if (rc)
+		jn_debug(l->c->id, "cannot answer %u: %s", code, strerror(rc));
 }
 
 bool leg_progress(call_leg *l, uint16_t code, const char *sdp)
@@ -307,6 +321,7 @@ void leg_hangup(call_leg *l, bool send, uint16_t code, const char *reason)
 		g_source_remove(l->ack_timer);
 		l->ack_timer = 0;
 	}
+	leg_timer_stop(l);
 	if (l->key)
 		g_hash_table_remove(cl->calls, l->key);
 	if (l->limit_trunk)
@@ -337,6 +352,7 @@ bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const c
 	l->password = g_strdup(jn_config_str(cfg, sec, "password"));
 	l->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cfg, sec, "dtmf"), "info");
 	l->tls_verify = jn_config_bool(cfg, sec, "tls_verify");
+	l->st_cfg.session_expires = (uint32_t)jn_config_int(cfg, sec, "session_timer");
 	const char *srtp = jn_config_str(cfg, sec, "srtp");
 	l->srtp = !strcmp(srtp, "required") ? CALL_SRTP_REQUIRED : !strcmp(srtp, "optional") ? CALL_SRTP_OPTIONAL
 											      : CALL_SRTP_OFF;
@@ -453,9 +469,11 @@ static void invite_now(call_leg *l)
 	call *c = l->c;
 	jn_call_layer *cl = c->cl;
 	l->cseq++;
+	GString *extra = g_string_new(l->auth_line);
+	leg_timer_request_headers(l, extra);
 	sip_req_opts q = { .method = SIP_METHOD_INVITE, .ruri = l->ruri, .from = l->from, .to = l->to_hdr,
 			   .call_id = l->call_id, .cseq = l->cseq, .contact = l->contact,
-			   .extra = l->auth_line, .content_type = "application/sdp",
+			   .extra = extra->str, .content_type = "application/sdp",
 			   .body = { l->local_sdp, strlen(l->local_sdp) } };
 	if (l->kind == SIP_TP_TLS && l->host) {
 		sip_transport *tls = sip_stack_transport(cl->sip, SIP_TP_TLS);
@@ -465,6 +483,7 @@ static void invite_now(call_leg *l)
 	}
 	int rc = sip_stack_send_request(cl->sip, l->kind, l->flow, &l->remote, &q, on_invite_response, call_ref(c),
 					&l->tx);
+	g_string_free(extra, TRUE);
 	if (rc) {
 		call_unref(c);
 		l->tx = NULL;
@@ -599,11 +618,14 @@ static void on_invite_response(void *user, sip_tx *tx, int status, const char *d
 		} else {
 			send_ack(l, l->cseq);
 			l->state = LS_UP;
+			leg_timer_after_2xx(l, m);
 			call_branch_answered(c, l, m);
 		}
 	} else if ((status == 401 || status == 407) && m && answer_challenge(l, m, status == 407)) {
 		invite_now(l);
 	} else if (status >= 300 && status < 400 && m && follow_redirect(l, m)) {
+		invite_now(l);
+	} else if (status == 422 && m && leg_timer_after_422(l, m)) {
 		invite_now(l);
 	} else {
 		char why[80];
@@ -629,6 +651,7 @@ static void on_reinvite_response(call_leg *l, int status, const sip_msg *m)
 	call *c = l->c;
 	if (status >= 200 && status < 300 && m) {
 		send_ack(l, l->cseq);
+		leg_timer_after_2xx(l, m);
 		if (m->body.l) {
 			char *sdp = g_strndup(m->body.p, m->body.l);
 			media_set_remote(l, sdp);
@@ -675,9 +698,13 @@ void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir)
 	g_free(l->local_sdp);
 	l->local_sdp = sdp;
 	l->local_dir = dir;
-	sip_req_opts o = { .contact = l->contact, .content_type = "application/sdp",
+	l->pending_dir = dir;
+	GString *extra = g_string_new(NULL);
+	leg_timer_request_headers(l, extra);
+	sip_req_opts o = { .contact = l->contact, .content_type = "application/sdp", .extra = extra->str,
 			   .body = { sdp, strlen(sdp) } };
 	int rc = send_in_dialog(l, SIP_METHOD_INVITE, &o, on_invite_response, call_ref(c), &l->tx);
+	g_string_free(extra, TRUE);
 	if (rc) {
 		call_unref(c);
 		l->tx = NULL;
@@ -860,6 +887,8 @@ void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req)
 	case SIP_METHOD_UPDATE:
 		if (l->upd_tx || (l->tx && l->reinvite)) {
 			call_respond(cl, tx, 491, NULL);
+		} else if (leg_timer_on_request(l, req)) {
+			leg_respond_timer_error(l, tx, req);
 		} else if (!req->body.l) {
 			if (req->method == SIP_METHOD_UPDATE)
 				call_respond(cl, tx, 200, NULL); /* a session refresh */
