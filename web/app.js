@@ -28,21 +28,52 @@ checkHealth();
 setInterval(checkHealth, 10000);
 
 // ---- Softphone (JsSIP) ----
+// One call at a time: `session` is the current JsSIP RTCSession, outgoing or
+// incoming. render() derives every button from it, so each event handler
+// only has to say what the status line reads.
 let ua = null, session = null;
 const audioOnly = { audio: true, video: false };
 
-function setPhone(state) {
-  $('phone-status').textContent = state;
-  const registered = ua && ua.isRegistered();
+// "Display Name (user)" or "user@host" for a session's other party.
+function who(s) {
+  const id = s.remote_identity;
+  if (!id) return 'unknown';
+  const addr = id.uri ? (id.uri.user ? `${id.uri.user}@${id.uri.host}` : id.uri.host) : '';
+  return id.display_name ? `${id.display_name} (${addr})` : addr;
+}
+
+function ringingIn(s) {
+  return !!s && s.direction === 'incoming' && !s.isEstablished() && !s.isEnded();
+}
+
+function render(status) {
+  if (status !== undefined) $('phone-status').textContent = status;
+  const registered = !!ua && ua.isRegistered();
+  const established = !!session && session.isEstablished();
+  const incoming = ringingIn(session);
+  const held = established && session.isOnHold().local;
   $('unregister').disabled = !registered;
   $('call').disabled = !registered || !!session;
-  $('hangup').disabled = !session;
-  $('keypad').hidden = !session;
+  $('hangup').disabled = !session || incoming;
+  $('hold').disabled = !established;
+  $('hold').textContent = held ? 'Resume' : 'Hold';
+  $('incoming').hidden = !incoming;
+  if (incoming) $('incoming-from').textContent = who(session);
+  $('in-call').hidden = !established;
+}
+
+// Plays the session's remote audio; called on every event that may bring it.
+function playRemote(s) {
+  const pc = s.connection;
+  if (!pc || s !== session) return;
+  const tracks = pc.getReceivers().map(r => r.track).filter(t => t && t.kind === 'audio');
+  if (tracks.length && (!remoteAudio.srcObject || remoteAudio.srcObject.getAudioTracks()[0] !== tracks[0]))
+    remoteAudio.srcObject = new MediaStream(tracks);
 }
 
 $('login').addEventListener('submit', ev => {
   ev.preventDefault();
-  if (typeof JsSIP === 'undefined') { setPhone('JsSIP is not built (cd web && npm ci && npm run build).'); return; }
+  if (typeof JsSIP === 'undefined') { render('JsSIP is not built (cd web && npm ci && npm run build).'); return; }
   if (ua) ua.stop();
   const url = $('ws').value.trim();
   localStorage.setItem('jn.ws', url);
@@ -54,50 +85,90 @@ $('login').addEventListener('submit', ev => {
     register: true,
   });
   ua.on('connected', () => log('WebSocket connected'));
-  ua.on('disconnected', () => { log('WebSocket disconnected'); setPhone('Disconnected.'); });
-  ua.on('registered', () => { log('registered'); setPhone('Registered.'); });
-  ua.on('unregistered', () => { log('unregistered'); setPhone('Not registered.'); });
-  ua.on('registrationFailed', e => { log(`registration failed: ${e.cause}`); setPhone(`Registration failed: ${e.cause}`); });
+  ua.on('disconnected', () => { log('WebSocket disconnected'); render('Disconnected.'); });
+  ua.on('registered', () => { log('registered'); render('Registered.'); });
+  ua.on('unregistered', () => { log('unregistered'); render('Not registered.'); });
+  ua.on('registrationFailed', e => { log(`registration failed: ${e.cause}`); render(`Registration failed: ${e.cause}`); });
   ua.on('newRTCSession', e => {
-    if (session) { e.session.terminate({ status_code: 486 }); return; }
-    attach(e.session);
     if (e.originator === 'remote') {
-      log(`incoming call from ${e.request.from.uri}`);
-      if (confirm(`Answer call from ${e.request.from.uri}?`)) e.session.answer({ mediaConstraints: audioOnly });
-      else e.session.terminate();
+      // Busy with another call: this contact says so; a forking server
+      // still rings the user's other devices.
+      if (session) { e.session.terminate({ status_code: 486 }); return; }
+      attach(e.session);
+      log(`incoming call from ${who(e.session)}`);
+      render(`Incoming call from ${who(e.session)}…`);
+    } else {
+      attach(e.session);
+      render('Calling…');
     }
   });
   ua.on('newMessage', e => { if (e.originator === 'remote') log(`message from ${e.request.from.uri}: ${e.request.body}`); });
   ua.start();
-  setPhone('Registering…');
+  render('Registering…');
 });
 
 $('unregister').addEventListener('click', () => ua && ua.unregister());
 
 function attach(s) {
   session = s;
-  s.on('progress', () => setPhone('Ringing…'));
-  s.on('confirmed', () => setPhone('In call.'));
-  s.on('ended', e => { log(`call ended: ${e.cause}`); session = null; setPhone('Call ended.'); });
-  s.on('failed', e => { log(`call failed: ${e.cause}`); session = null; setPhone(`Call failed: ${e.cause}`); });
+  const done = text => {
+    if (session === s) { session = null; remoteAudio.srcObject = null; }
+    $('dtmf-sent').textContent = '';
+    render(text);
+  };
+  s.on('progress', () => { if (s.direction === 'outgoing') render('Ringing…'); });
+  s.on('accepted', () => playRemote(s));
+  s.on('confirmed', () => { playRemote(s); render('In call.'); });
+  s.on('ended', e => { log(`call ended: ${e.originator} ${e.cause}`); done('Call ended.'); });
+  s.on('failed', e => {
+    log(`call failed: ${e.originator} ${e.cause}`);
+    // An incoming call the caller gave up on (or another device took).
+    if (s.direction === 'incoming' && e.originator === 'remote') done(`Missed call from ${who(s)}.`);
+    else if (s.direction === 'incoming') done('Call declined.');
+    else done(`Call failed: ${e.cause}`);
+  });
+  s.on('hold', e => render(e.originator === 'local' ? 'On hold.' : 'Held by the other side.'));
+  s.on('unhold', () => render('In call.'));
   s.on('newDTMF', e => { if (e.originator === 'remote') log(`DTMF received: ${e.dtmf.tone}`); });
-  s.on('peerconnection', e => e.peerconnection.addEventListener('track', t => { remoteAudio.srcObject = t.streams[0]; }));
-  if (s.connection) s.connection.addEventListener('track', t => { remoteAudio.srcObject = t.streams[0]; });
-  setPhone('Calling…');
+  s.on('peerconnection', e => e.peerconnection.addEventListener('track', () => playRemote(s)));
+  if (s.connection) s.connection.addEventListener('track', () => playRemote(s));
 }
 
 $('dial').addEventListener('submit', ev => {
   ev.preventDefault();
-  if (!ua) return;
+  if (!ua || session) return;
   ua.call($('target').value.trim(), { mediaConstraints: audioOnly });
 });
 $('hangup').addEventListener('click', () => session && session.terminate());
+$('answer').addEventListener('click', () => {
+  if (!ringingIn(session)) return;
+  session.answer({ mediaConstraints: audioOnly });
+  render('Answering…');
+});
+$('decline').addEventListener('click', () => {
+  if (!ringingIn(session)) return;
+  session.terminate({ status_code: 603, reason_phrase: 'Decline' });
+});
+$('hold').addEventListener('click', () => {
+  if (!session || !session.isEstablished()) return;
+  if (session.isOnHold().local) session.unhold(); else session.hold();
+});
+
+function sendDigit(k) {
+  if (!session || !session.isEstablished()) return;
+  session.sendDTMF(k);
+  $('dtmf-sent').textContent += k;
+}
 for (const k of '123456789*0#') {
   const b = document.createElement('button');
-  b.type = 'button'; b.textContent = k;
-  b.addEventListener('click', () => session && session.sendDTMF(k));
+  b.type = 'button'; b.textContent = k; b.dataset.tone = k;
+  b.addEventListener('click', () => sendDigit(k));
   $('keypad').appendChild(b);
 }
+// Digits typed anywhere but in a text field go to the call too.
+document.addEventListener('keydown', ev => {
+  if (/^[0-9*#]$/.test(ev.key) && !(ev.target instanceof HTMLInputElement)) sendDigit(ev.key);
+});
 
 // ---- Echo test (JSON channel) ----
 let echo = null;
