@@ -608,6 +608,10 @@ int sdp_reoffer(const sdp_session *prev, size_t audio, const sdp_neg_media *nm, 
 	a.local_dir = l->dir != SDP_DIR_UNSET ? l->dir : SDP_DIR_SENDRECV;
 	a.local_setup = l->setup == SDP_SETUP_ACTIVE || l->setup == SDP_SETUP_PASSIVE ? l->setup
 										       : SDP_SETUP_ACTPASS;
+	/* SDES: the key in use under the tag our offers give it (index + 1),
+	 * which is how sdp_process_answer reads the answer's tag. */
+	if (a.local_sdes >= 0)
+		a.crypto_tag = (uint32_t)a.local_sdes + 1;
 	GPtrArray *tmp = g_ptr_array_new_with_free_func(g_free);
 	sdp_media_desc *md = g_new0(sdp_media_desc, prev->n_media);
 	sdp_fmt_desc fmts[2];
@@ -661,14 +665,19 @@ int sdp_process_answer(const sdp_session *ans, const sdp_local *l, sdp_neg *neg,
 	 * repeats the m-lines of the first exchange with all but the audio
 	 * one rejected. The answer mirrors that: one audio section, the rest
 	 * port 0. The caller checks the count against what it offered. */
-	size_t ai = ans->n_media;
+	size_t ai = ans->n_media, first_audio = ans->n_media;
 	for (size_t i = 0; i < ans->n_media; i++) {
 		const sdp_media *x = &ans->media[i];
-		if (ai == ans->n_media && x->type == SDP_MEDIA_AUDIO)
-			ai = i;
-		else if (x->port != 0)
+		if (x->type == SDP_MEDIA_AUDIO && first_audio == ans->n_media)
+			first_audio = i;
+		if (x->port == 0)
+			continue;
+		if (x->type != SDP_MEDIA_AUDIO || ai != ans->n_media)
 			return answer_fail(err, EBADMSG, "answer does not match the offer's m-lines");
+		ai = i;
 	}
+	if (ai == ans->n_media)
+		ai = first_audio; /* all rejected: ENOTSUP below */
 	if (ai == ans->n_media)
 		return answer_fail(err, EBADMSG, "answer does not match the offer's m-lines");
 	neg->n_media = ans->n_media;
