@@ -423,6 +423,10 @@ static void keep_neg(rtc_pc *pc, const sdp_neg *neg)
 	pc->local_dir = pc->neg.local_dir;
 	pc->remote_dir = pc->neg.remote_dir;
 	pc->local.setup = pc->neg.local_setup;
+	/* a later offer may pick another of our codecs (stats, RTCP jitter) */
+	g_snprintf(pc->codec, sizeof pc->codec, "%.*s/%u", (int)MIN(pc->neg.codec.l, 16), pc->neg.codec.p,
+		   pc->neg.rate);
+	pc->clock_rate = pc->neg.rate ? pc->neg.rate : 8000;
 }
 
 static bool same_fingerprint(const rtc_pc *pc, const sdp_media *m)
