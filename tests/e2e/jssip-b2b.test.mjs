@@ -2,15 +2,15 @@
 // own fake microphone (erin plays 440 Hz, bob 660 Hz), each running a JsSIP
 // UA registered over WS. erin calls bob ([route:users] match=^(erin|bob)$
 // target=user:$1), bob answers, each hears the other's tone (WebAudio
-// capture of the remote track), erin hangs up and bob's session ends with a
-// BYE; the CDR line says caller user:erin, target user:bob. Then bob declines
+// capture of the remote track), erin's DTMF (JsSIP sendDTMF, SIP INFO) reaches
+// bob's newDTMF, erin hangs up and bob's session ends with a BYE; the CDR line says caller user:erin, target user:bob. Then bob declines
 // a second call (486 reaches erin) and erin cancels a third while it rings.
 import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 waitFor } from './lib.mjs';
+	 waitFor, recordSip } from './lib.mjs';
 
-plan(11);
+plan(12);
 const HTTP = 18780, WS = 18781, SIPPORT = 15760;
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -26,7 +26,7 @@ const audio = { echoCancellation: false, noiseSuppression: false, autoGainContro
 // In each page: one registered JsSIP UA; jn.session is the current call
 // (outgoing or incoming), jn.state what happened to it.
 const pageSetup = () => {
-  window.jn = { incoming: 0 };
+  window.jn = { incoming: 0, dtmf: '' };
   jn.register = (ws, user, password) => new Promise(res => {
     const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
                               register: true, session_timers: false });
@@ -48,6 +48,7 @@ const pageSetup = () => {
     s.on('confirmed', () => { jn.state = 'confirmed'; });
     s.on('failed', e => { jn.state = `failed ${e.originator} ${e.cause}` + (e.message && e.message.status_code ? ` ${e.message.status_code}` : ''); });
     s.on('ended', e => { jn.state = `ended ${e.originator} ${e.cause}`; });
+    s.on('newDTMF', e => { if (e.originator === 'remote') jn.dtmf += e.dtmf.tone; });
   };
   jn.call = (target, media) => {
     jn.track(jn.ua.call(`sip:${target}@127.0.0.1`, { mediaConstraints: { audio: media, video: false }, pcConfig: { iceServers: [] } }));
@@ -75,6 +76,7 @@ const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split(
 async function openPhone(browser, user, password) {
   const page = await browser.newPage();
   page.errors = [];
+  page.wire = await recordSip(page);
   page.on('pageerror', e => page.errors.push(e.message));
   await page.goto(`http://127.0.0.1:${HTTP}/`);
   await page.addScriptTag({ content: jssipBundle() });
@@ -114,6 +116,12 @@ try {
   }
   ok(Math.abs(he.freq - 660) <= 15 && he.rms > 0.01, `erin hears bob's tone: peak ${he.freq} Hz, rms ${he.rms.toFixed(3)}`, he);
   ok(Math.abs(hb.freq - 440) <= 15 && hb.rms > 0.01, `bob hears erin's tone: peak ${hb.freq} Hz, rms ${hb.rms.toFixed(3)}`, hb);
+
+  // ---- DTMF erin -> bob (INFO in, INFO out) ----
+  if (se === 'confirmed') await erin.evaluate(() => jn.session.sendDTMF('17#', { duration: 100, interToneGap: 100 }));
+  await waitFor(async () => (await bob.evaluate(() => jn.dtmf)).length >= 3, 5000);
+  const dt = await bob.evaluate(() => jn.dtmf);
+  ok(dt === '17#', `erin's DTMF reaches bob: "${dt}"`, 'erin:\n' + await erin.wire({ last: 12 }) + '\nbob:\n' + await bob.wire({ last: 12 }));
 
   // ---- erin hangs up: bob gets BYE ----
   await erin.evaluate(() => jn.session.terminate());

@@ -174,8 +174,10 @@ try {
   await ctl.command('dial', dialled);
   let calls = [];
   await waitFor(async () => (calls = await list()).length >= 2, 10000);
-  ok(calls.length === 2 && calls[0].ua !== calls[1].ua && calls.every(c => /trunk@/.test(c.from)),
-     `both UAs get newRTCSession from the trunk (parallel fork): ${JSON.stringify(calls)}`, blog + junctionLog());
+  const ringing = await waitFor(() => ctl.events.some(e => e.type === 'CALL_RINGING'), 3000);
+  ok(calls.length === 2 && calls[0].ua !== calls[1].ua && calls.every(c => /trunk@/.test(c.from)) && ringing,
+     `both UAs get newRTCSession from the trunk (parallel fork), baresip hears ringing (${!!ringing}): ${JSON.stringify(calls)}`,
+     blog + junctionLog());
   let established = false, b1 = { state: 'none' };
   if (calls.length >= 1) {
     await sleep(1000);

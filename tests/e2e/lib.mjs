@@ -199,3 +199,24 @@ export function baresipControl(port, host = '127.0.0.1') {
     }));
   });
 }
+
+// Records the SIP a page sends and receives over WebSocket (call before the
+// page loads). Resolves with an async function that returns the recorded
+// messages, one line each (first line and CSeq), or whole headers with
+// { full: true }; { last: N } keeps the last N.
+export async function recordSip(page) {
+  await page.addInitScript(() => {
+    window.jnWire = [];
+    const Orig = window.WebSocket;
+    window.WebSocket = class extends Orig {
+      constructor(...a) { super(...a); this.addEventListener('message', e => jnWire.push('< ' + String(e.data))); }
+      send(d) { jnWire.push('> ' + String(d)); return super.send(d); }
+    };
+  });
+  return ({ full = false, last = 40 } = {}) => page.evaluate(([full, last]) => jnWire.slice(-last).map(m => {
+    const head = m.split('\r\n\r\n')[0];
+    if (full) return head;
+    const lines = head.split('\r\n');
+    return lines[0] + ' | ' + (lines.find(l => /^CSeq:/i.test(l)) || '');
+  }).join('\n'), [full, last]);
+}

@@ -5,7 +5,7 @@
 // (bob sees the hold), sends DTMF from its keypad (bob's newDTMF), and goes
 // back to idle when bob hangs up; a declined call reaches bob as 603, and a
 // call bob gives up on shows as missed.
-import { plan, ok, done, diag, startJunction, stopJunction, launchBrowser, junctionLog, jssipBundle, waitFor, WORK } from './lib.mjs';
+import { plan, ok, done, diag, startJunction, stopJunction, launchBrowser, junctionLog, jssipBundle, waitFor, recordSip, WORK } from './lib.mjs';
 import path from 'node:path';
 
 plan(18);
@@ -41,17 +41,8 @@ try {
   jn = await startJunction(conf, { httpPort: 18180 });
   browser = await launchBrowser();
   const page = await browser.newPage();
-  // The page's SIP on the wire (first line and CSeq), shown when a check fails.
-  await page.addInitScript(() => {
-    window.jnWire = [];
-    const Orig = window.WebSocket;
-    const line = d => { const t = String(d).split('\r\n'); return t[0] + ' | ' + (t.find(l => /^CSeq:/i.test(l)) || ''); };
-    window.WebSocket = class extends Orig {
-      constructor(...a) { super(...a); this.addEventListener('message', e => jnWire.push('< ' + line(e.data))); }
-      send(d) { jnWire.push('> ' + line(d)); return super.send(d); }
-    };
-  });
-  const wire = () => page.evaluate(() => jnWire.filter(l => !/REGISTER/.test(l)).slice(-30).join('\n'));
+  // The page's SIP on the wire, shown when a check fails.
+  const wire = await recordSip(page);
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
   const resp = await page.goto('http://127.0.0.1:18180/');
