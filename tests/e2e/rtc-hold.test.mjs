@@ -128,7 +128,7 @@ async function stats(h) {
 const attr = (sdp, re) => (re.exec(sdp || '') || [])[1];
 const version = sdp => Number(attr(sdp, /^o=\S+ \S+ (\d+)/m));
 
-plan(12);
+plan(13);
 let browser, h;
 try {
   h = helper();
@@ -208,6 +208,12 @@ try {
   const cap2 = await page.evaluate(() => jnCapture());
   const rb = analyse(cap2.samples, cap2.rate);
   ok(Math.abs(rb.freq - 440) <= 10 && rb.rms > 0.01, `after the browser's resume the echo peaks at ${rb.freq} Hz`, rb);
+  await browser.close();
+  browser = null;
+  h.proc.stdin.end();
+  const code = await new Promise(r => { h.proc.on('exit', c => r(c)); setTimeout(() => r('timeout'), 5000); });
+  ok(code === 0, `the helper ends cleanly on EOF (exit ${code}; ASan checks leaks)`);
+  h = null;
 } catch (e) {
   ok(false, `exception: ${e.stack || e}`);
 } finally {
