@@ -1,14 +1,14 @@
 // The softphone page junction serves: it loads, shows live health, and has
 // JsSIP available; it registers, calls echo, and runs the echo test. Then
 // calls INTO the page: bob (a bare JsSIP UA in a second tab) calls alice; the
-// page shows the caller with Answer / Decline, answers, holds and resumes
-// (bob sees the hold), sends DTMF from its keypad (bob's newDTMF), and goes
-// back to idle when bob hangs up; a declined call reaches bob as 603, and a
-// call bob gives up on shows as missed.
+// page shows the caller with Answer / Decline, answers, sends DTMF from its
+// keypad (bob's newDTMF), shows bob's hold and resume, holds and resumes
+// itself (bob sees both), and goes back to idle when bob hangs up; a declined
+// call reaches bob as 603, and a call bob gives up on shows as missed.
 import { plan, ok, done, diag, startJunction, stopJunction, launchBrowser, junctionLog, jssipBundle, waitFor, recordSip, WORK } from './lib.mjs';
 import path from 'node:path';
 
-plan(18);
+plan(19);
 const conf = `[api]\nhttp_listen = 127.0.0.1:18180\n[websocket]\nlisten = 127.0.0.1:18181\n` +
   `[sip]\nudp_listen = 127.0.0.1:15160\ntcp_listen = 127.0.0.1:15160\n[user:alice]\npassword = alice\n` +
   `[route:echo]\nmatch = ^echo$\ntarget = echo\n` +
@@ -94,12 +94,14 @@ try {
   await bob.evaluate(() => jn.call());
   await statusIs(/^Incoming/);
   const from = await page.textContent('#incoming-from');
+  await page.screenshot({ path: path.join(WORK, 'softphone-ringing.png') });
   ok(await page.isVisible('#incoming') && /^Bob \(bob@127\.0\.0\.1\)$/.test(from) && await page.isDisabled('#call') &&
      await page.isHidden('#keypad') && /^Incoming call from Bob/.test(await status()),
      `an incoming call shows the caller (${from}) with Answer / Decline`, await status() + '\n' + junctionLog());
   await page.click('#answer');
   await statusIs(/^In call/);
   await waitFor(async () => (await bobState()) === 'confirmed', 5000);
+  await page.screenshot({ path: path.join(WORK, 'softphone-in-call.png') });
   const playing = await page.evaluate(() => { const s = document.getElementById('remote').srcObject; return !!s && s.getAudioTracks().length; });
   ok(await status() === 'In call.' && await bobState() === 'confirmed' && await page.isVisible('#keypad') && await page.isHidden('#incoming') &&
      playing === 1, `Answer: the page is in the call (${await status()}), bob's call is confirmed, remote audio plays`,
@@ -110,6 +112,19 @@ try {
   await waitFor(() => bob.evaluate(() => jn.dtmf.length >= 2), 5000);
   const got = await bob.evaluate(() => jn.dtmf);
   ok(got === '5#' && await page.textContent('#dtmf-sent') === '5#', `the keypad sends DTMF: bob receives "${got}"`, await wire());
+
+  // bob holds and resumes: the page says so.
+  await bob.evaluate(() => jn.session.hold());
+  await statusIs(/^Held by the other side/);
+  const heldBy = await status();
+  await waitFor(() => bob.evaluate(() => jn.hold.length >= 1), 5000);
+  await bob.evaluate(() => jn.session.unhold());
+  await statusIs(/^In call/);
+  await waitFor(() => bob.evaluate(() => jn.hold.length >= 2), 5000);
+  ok(heldBy === 'Held by the other side.' && await status() === 'In call.' && await page.textContent('#hold') === 'Hold' &&
+     (await bob.evaluate(() => jn.hold)).join() === 'hold local,unhold local',
+     `bob holds, then resumes: the page shows "${heldBy}", then "${await status()}"`, await wire());
+  await bob.evaluate(() => { jn.hold = []; });
 
   await new Promise(r => setTimeout(r, 1000));
   await page.click('#hold');
