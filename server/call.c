@@ -140,6 +140,7 @@ void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *r
 	if (c->state == CS_ENDED || !cl)
 		return;
 	c->state = CS_ENDED;
+	g_hash_table_remove(cl->all, c);
 	c->cause = cause;
 	c->sip_code = code;
 	c->reason = g_strdup(reason);
@@ -176,10 +177,8 @@ static const char *a_answer(call *c)
 		g_free(err);
 		return NULL;
 	}
-	char *theirs = g_strndup(a->inv->body.p, a->inv->body.l);
-	media_desc_from_sdp(a, a->local_sdp, theirs);
-	media_set_remote(a, theirs);
-	g_free(theirs);
+	media_desc_from_sdp(a, a->local_sdp, a->offer_text);
+	media_set_remote(a, a->offer_text);
 	return a->local_sdp;
 }
 
@@ -324,9 +323,7 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			leg_update_answered(l, text);
 		} else if (l == c->a && c->state == CS_SETUP && !l->local_sdp) {
 			l->local_sdp = g_strdup(text);
-			char *theirs = g_strndup(l->inv->body.p, l->inv->body.l);
-			media_desc_from_sdp(l, text, theirs);
-			g_free(theirs);
+			media_desc_from_sdp(l, text, l->offer_text);
 			if (c->echo) {
 				if (leg_answer(l, text)) {
 					c->state = CS_UP;
@@ -418,6 +415,10 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 		l->reoffer_wait = false;
 		if (text && l->state == LS_UP)
 			leg_send_reinvite(l, g_strdup(text), l->pending_dir);
+		break;
+	case EV_CANDIDATE:
+		if (l->ext && l->ext_ops.candidate)
+			l->ext_ops.candidate(l->ext_ops.user, c->id, text);
 		break;
 	case EV_DIGIT:
 		if (l->state == LS_UP && text && *text)
@@ -619,6 +620,67 @@ static void refuse(jn_call_layer *cl, sip_tx *tx, const refusal *f, uint16_t cod
 	write_record(cl, f, NULL);
 }
 
+/* A new call with its caller leg `a` (no signalling filled in yet). The
+ * caller's limit slot (and the callee user's, when callee_held) are held
+ * already and go back when the call ends. */
+call *call_new_from(jn_call_layer *cl, const char *id, jn_route_party party, const char *who,
+		    const char *caller_number, const char *dialled, const jn_route_result *rr, bool callee_held,
+		    leg_media am, int64_t start_us)
+{
+	char tgt[JN_ROUTE_NAME_MAX + 16], caller[80];
+	if (rr->kind == JN_ROUTE_TO_ECHO)
+		g_strlcpy(tgt, "echo", sizeof tgt);
+	else
+		g_snprintf(tgt, sizeof tgt, "%s:%s", jn_route_target_str(rr->kind), rr->name);
+	g_snprintf(caller, sizeof caller, "%s:%s", party == JN_ROUTE_TRUNK ? "trunk" : "user", who);
+	call *c = g_new0(call, 1);
+	c->ref = 1;
+	c->cl = cl;
+	g_strlcpy(c->id, id, sizeof c->id);
+	c->party = party;
+	g_strlcpy(c->caller, who, sizeof c->caller);
+	c->caller_number = g_strdup(caller_number);
+	c->dialled = g_strdup(dialled);
+	c->route_name = g_strdup(rr->route);
+	c->target = g_strdup(tgt);
+	c->number = g_strdup(rr->number);
+	c->tkind = rr->kind;
+	c->echo = rr->kind == JN_ROUTE_TO_ECHO;
+	c->start_us = start_us;
+	c->limit_caller = true;
+	c->limit_callee = callee_held;
+	if (callee_held)
+		g_strlcpy(c->callee_user, rr->name, sizeof c->callee_user);
+	call_leg *a = leg_new(c, LEG_UAS, am, "a");
+	c->a = a;
+	a->peer = g_strdup(caller);
+	a->party = party;
+	g_strlcpy(a->who, who, sizeof a->who);
+	a->state = LS_CALLING;
+	a->dtmf_info = am == LM_WEBRTC; /* browsers report keys only from INFO (JsSIP newDTMF) */
+	if (party == JN_ROUTE_TRUNK) {
+		char sec[80];
+		g_snprintf(sec, sizeof sec, "trunk:%s", who);
+		g_strlcpy(a->trunk, who, sizeof a->trunk);
+		a->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cl->cfg, sec, "dtmf"), "info");
+		a->st_cfg.session_expires = (uint32_t)jn_config_int(cl->cfg, sec, "session_timer");
+	}
+	a->n_codecs = cl->n_codecs;
+	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
+	cl->live++;
+	g_hash_table_add(cl->all, c);
+	c->wk = jn_workers_pick(cl->workers);
+	jn_worker_add_load(c->wk, 1);
+	jn_info(c->id, "call from %s to %s (route %s -> %s, %s) on worker %u", caller, dialled, rr->route, tgt,
+		am == LM_WEBRTC ? "webrtc" : "rtp", jn_worker_index(c->wk));
+	return c;
+}
+
+void call_start(call *c)
+{
+	leg_start_media(c->a);
+}
+
 static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
 {
 	jn_call_layer *cl = user;
@@ -741,62 +803,23 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		g_free(caller_number);
 		return;
 	}
-	call *c = g_new0(call, 1);
-	c->ref = 1;
-	c->cl = cl;
-	g_strlcpy(c->id, id, sizeof c->id);
-	c->party = party;
-	g_strlcpy(c->caller, who, sizeof c->caller);
-	c->caller_number = caller_number;
+	call *c = call_new_from(cl, id, party, who, caller_number, dialled, &rr, callee_held,
+				webrtc ? LM_WEBRTC : LM_RTP, f.start_us);
+	g_free(caller_number);
 	c->display = req->from.display.l ? sip_pl_strdup(req->from.display) : NULL;
-	c->dialled = g_strdup(dialled);
-	c->route_name = g_strdup(rr.route);
-	c->target = g_strdup(tgt);
-	c->number = g_strdup(rr.number);
-	c->tkind = rr.kind;
-	c->echo = rr.kind == JN_ROUTE_TO_ECHO;
-	c->start_us = f.start_us;
-	c->limit_caller = true;
-	c->limit_callee = callee_held;
-	if (callee_held)
-		g_strlcpy(c->callee_user, rr.name, sizeof c->callee_user);
-	call_leg *a = leg_new(c, LEG_UAS, webrtc ? LM_WEBRTC : LM_RTP, "a");
-	c->a = a;
-	a->peer = g_strdup(caller);
-	a->party = party;
-	g_strlcpy(a->who, who, sizeof a->who);
-	if (party == JN_ROUTE_TRUNK)
-		g_strlcpy(a->trunk, who, sizeof a->trunk);
+	call_leg *a = c->a;
 	a->inv_tx = tx;
 	a->inv = sip_msg_ref((sip_msg *)req);
+	a->offer_text = g_strndup(req->body.p, req->body.l);
 	a->kind = from->tp->kind;
 	a->flow = from->flow ? sip_flow_ref(from->flow) : NULL;
 	a->remote = from->remote;
 	a->local = from->local;
 	a->offer = offer;
-	a->state = LS_CALLING;
-	a->dtmf_info = webrtc; /* browsers report keys only from INFO (JsSIP newDTMF) */
-	if (party == JN_ROUTE_TRUNK) {
-		char sec[80];
-		g_snprintf(sec, sizeof sec, "trunk:%s", who);
-		a->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cl->cfg, sec, "dtmf"), "info");
-	}
 	if (!webrtc && offer_has_crypto(offer))
 		a->srtp = CALL_SRTP_OPTIONAL;
-	a->n_codecs = cl->n_codecs;
-	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
 	a->key = key;
 	g_hash_table_insert(cl->calls, a->key, a);
-	if (party == JN_ROUTE_TRUNK) {
-		char sec[80];
-		g_snprintf(sec, sizeof sec, "trunk:%s", who);
-		a->st_cfg.session_expires = (uint32_t)jn_config_int(cl->cfg, sec, "session_timer");
-	}
-	cl->live++;
-	c->wk = jn_workers_pick(cl->workers);
-	jn_worker_add_load(c->wk, 1);
-	jn_info(c->id, "call from %s to %s (route %s -> %s, %s) on worker %u", caller, dialled, rr.route, tgt,
-		webrtc ? "webrtc" : "rtp", jn_worker_index(c->wk));
 	if (leg_timer_on_request(a, req)) {
 		/* An interval below our Min-SE (422) or a bad Session-Expires. */
 		leg_respond_timer_error(a, tx, req);
@@ -804,7 +827,7 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		call_end(c, a, JN_CDR_REJECTED, 422, "session interval too small");
 		return;
 	}
-	leg_start_media(a);
+	call_start(c);
 }
 
 static void on_dialog_request(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, const sip_peer *from)
@@ -911,6 +934,7 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	g_strfreev(codecs);
 	load_trunks(cl);
 	cl->calls = g_hash_table_new(g_str_hash, g_str_equal);
+	cl->all = g_hash_table_new(NULL, NULL);
 	cl->scratch = g_string_new(NULL);
 	sip_stack_on_invite(cl->sip, on_invite, cl);
 	sip_stack_on_dialog_request(cl->sip, on_dialog_request, cl);
@@ -927,12 +951,9 @@ void jn_call_shutdown(jn_call_layer *cl)
 	GPtrArray *calls = g_ptr_array_new();
 	GHashTableIter it;
 	gpointer v;
-	g_hash_table_iter_init(&it, cl->calls);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		call *c = ((call_leg *)v)->c;
-		if (!g_ptr_array_find(calls, c, NULL))
-			g_ptr_array_add(calls, call_ref(c));
-	}
+	g_hash_table_iter_init(&it, cl->all);
+	while (g_hash_table_iter_next(&it, &v, NULL))
+		g_ptr_array_add(calls, call_ref(v));
 	for (guint i = 0; i < calls->len; i++) {
 		call *c = calls->pdata[i];
 		if (c->state != CS_ENDED) {
@@ -959,6 +980,7 @@ void jn_call_free(jn_call_layer *cl)
 	if (cl->drained_idle)
 		g_source_remove(cl->drained_idle);
 	g_hash_table_unref(cl->calls);
+	g_hash_table_unref(cl->all);
 	jn_route_table_free(cl->routes);
 	jn_route_limits_free(cl->limits);
 	jn_cdr_close(cl->cdr);

@@ -44,4 +44,42 @@ void jn_call_drain(jn_call_layer *cl, void (*done)(void *user), void *user);
 /* Calls alive now (answered or not). */
 guint jn_call_count(const jn_call_layer *cl);
 
+/* ---- calls placed from outside SIP (the browser JSON channel) ---- */
+
+typedef struct jn_call_ext jn_call_ext;
+
+/* What the caller's side hears about its call (core thread). */
+typedef struct {
+	/* Our SDP answer for the page (candidates inline): once, early (the
+	 * page's ICE and DTLS come up while the callee rings). */
+	void (*answer)(void *user, const char *call_id, const char *sdp);
+	/* "ringing", "answered". */
+	void (*progress)(void *user, const char *call_id, const char *state);
+	/* A local ICE candidate found late ("candidate:...", NULL = done). */
+	void (*candidate)(void *user, const char *call_id, const char *cand);
+	/* The call ended: code is the SIP status when it was refused (404,
+	 * 486, 480...), 0 after an answer; reason says why. The handle stays
+	 * valid until jn_call_ext_hangup. */
+	void (*ended)(void *user, const char *call_id, int code, const char *reason);
+	/* A DTMF key from the other side. */
+	void (*dtmf)(void *user, const char *call_id, char digit);
+	void *user;
+} jn_call_ext_ops;
+
+/* Places a call for user (already authenticated by the caller) to dialled
+ * with the page's WebRTC offer sdp: the same dial plan, limits, callee
+ * legs, bridge and record as a SIP caller's. 0 and *out, or an HTTP-like
+ * status with *code (static: "no_route", "forbidden", "invalid_number",
+ * "bad_sdp", "busy", "unavailable", "unsupported_target") and *msg
+ * (g_free). */
+int jn_call_ext_place(jn_call_layer *cl, const char *user, const char *dialled, const char *sdp,
+		      const jn_call_ext_ops *ops, jn_call_ext **out, const char **code, char **msg);
+/* A trickled candidate from the page ("candidate:...", NULL = done). */
+void jn_call_ext_candidate(jn_call_ext *x, const char *cand);
+/* A DTMF key from the page, sent to the other side. */
+void jn_call_ext_dtmf(jn_call_ext *x, char digit);
+/* Hangs up (if the call still runs) and frees the handle: no callback
+ * after this. */
+void jn_call_ext_hangup(jn_call_ext *x);
+
 #endif

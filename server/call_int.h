@@ -53,6 +53,7 @@ struct jn_call_layer {
 	char *stun, *turn, *turn_user, *turn_pass;
 	unsigned port_min, port_max, consent_timeout;
 	GHashTable *calls; /* "Call-ID|remote tag" -> call_leg (until the call ends) */
+	GHashTable *all;   /* every call not yet ended (a set; JSON-channel calls too) */
 	guint live;        /* calls not yet finished (their worker side included) */
 	bool draining;
 	void (*drained)(void *user);
@@ -119,6 +120,12 @@ struct call_leg {
 	bool reinvite;	   /* tx is a re-INVITE */
 	sdp_dir pending_dir;
 	bool reoffer_wait; /* a browser leg's re-offer is being made */
+	/* a caller leg that is no SIP dialog (the JSON channel; call_ext.c) */
+	bool ext;
+	jn_call_ext_ops ext_ops; /* zeroed once the page's handle is gone */
+	bool ext_answered;	 /* our SDP went to the page */
+	char *offer_text;	 /* the caller's offer as text (desc) */
+	bool trickle;		 /* more candidates may come (no end-of-candidates yet) */
 	/* session timer (RFC 4028; call_timer.c) */
 	sip_timer_cfg st_cfg;	/* st_cfg.session_expires 0: we ask for none */
 	guint st_source;	/* refresh (we refresh) or expiry (they do) */
@@ -207,6 +214,7 @@ enum {
 	EV_DIGIT,      /* a DTMF key for a SIP INFO leg: text = "digit duration" */
 	EV_TIMEOUT,    /* no media from leg for media_timeout */
 	EV_REOFFER,    /* leg's pc made a re-offer: text = SDP, NULL = it could not */
+	EV_CANDIDATE,  /* leg's pc found a late local candidate (ext legs) */
 	EV_FINISHED,   /* the worker freed everything: write the record */
 };
 
@@ -288,6 +296,18 @@ void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir);
 /* The leg as a CDR leg kind. */
 const char *leg_kind_str(const call_leg *l);
 
+/* ---- call_ext.c: the JSON channel's side of a leg ---- */
+void ext_progress(call_leg *l, uint16_t code, const char *sdp);
+void ext_ended(call_leg *l, int code, const char *reason);
+void ext_dtmf(call_leg *l, char digit);
+/* A new call with its caller leg `a` (call.c), the route looked up and the
+ * caller's limit slot (and the callee user's when callee_held) held. */
+call *call_new_from(jn_call_layer *cl, const char *id, jn_route_party party, const char *who,
+		    const char *caller_number, const char *dialled, const jn_route_result *rr, bool callee_held,
+		    leg_media am, int64_t start_us);
+/* Files the new call and starts the caller leg's media. */
+void call_start(call *c);
+
 /* ---- call_timer.c: session timers (RFC 4028) ---- */
 /* Appends what our INVITE / re-INVITE to l carries (Supported, Session-Expires, Min-SE). */
 void leg_timer_request_headers(call_leg *l, GString *extra);
@@ -318,6 +338,8 @@ void media_reoffer(call_leg *l, sdp_dir dir);
 void media_reoffer_cancel(call_leg *l);
 /* A key to send to leg l as RFC 4733. */
 void media_send_digit(call *c, call_leg *l, char digit, unsigned duration_ms);
+/* A trickled remote candidate for a browser leg (NULL = end). */
+void media_add_candidate(call_leg *l, const char *cand);
 /* Frees one leg's media (a cancelled branch). */
 void media_stop_leg(call_leg *l);
 /* Frees every leg's media and the bridge; EV_FINISHED follows. */

@@ -69,6 +69,7 @@ void leg_free(call_leg *l)
 	g_free(l->password);
 	g_free(l->auth_line);
 	sdp_unref(l->offer);
+	g_free(l->offer_text);
 	g_free(l->local_sdp);
 	g_free(l);
 }
@@ -204,6 +205,10 @@ void leg_respond_timer_error(call_leg *l, sip_tx *tx, const sip_msg *req)
 
 bool leg_progress(call_leg *l, uint16_t code, const char *sdp)
 {
+	if (l->ext) {
+		ext_progress(l, code, sdp);
+		return true;
+	}
 	if (!l->inv_tx)
 		return false;
 	int rc = respond_sdp(l, l->inv_tx, code, sdp, true);
@@ -235,6 +240,11 @@ static void ack_timer_unref(gpointer data)
 bool leg_answer(call_leg *l, const char *sdp)
 {
 	call *c = l->c;
+	if (l->ext) {
+		ext_progress(l, 200, sdp);
+		l->state = LS_UP;
+		return true;
+	}
 	if (!l->inv_tx)
 		return false;
 	int rc = respond_sdp(l, l->inv_tx, 200, sdp, true);
@@ -298,7 +308,9 @@ void leg_hangup(call_leg *l, bool send, uint16_t code, const char *reason)
 	if (!cl)
 		return;
 	if (send && l->state != LS_DONE) {
-		if (l->role == LEG_UAS) {
+		if (l->ext) {
+			ext_ended(l, code, reason);
+		} else if (l->role == LEG_UAS) {
 			if (l->inv_tx)
 				call_respond(cl, l->inv_tx, code ? code : 480, reason);
 			else if (l->dlg)
@@ -675,6 +687,12 @@ void leg_reinvite(call_leg *l, sdp_dir dir)
 {
 	call *c = l->c;
 	l->pending_dir = dir;
+	if (l->ext) {
+		/* the JSON channel has no re-offer toward the page yet: the held
+		 * side simply sends nothing */
+		l->local_dir = dir;
+		return;
+	}
 	if (l->state != LS_UP || l->tx || l->upd_tx || l->reoffer_wait)
 		return; /* sent once the exchange in progress ends */
 	if (l->media == LM_WEBRTC) {
@@ -820,6 +838,10 @@ static void handle_info(call_leg *l, sip_tx *tx, const sip_msg *req)
 
 void leg_send_info_digit(call_leg *l, char digit, unsigned duration_ms)
 {
+	if (l->ext) {
+		ext_dtmf(l, digit);
+		return;
+	}
 	sip_buf b;
 	sip_buf_init(&b, 256);
 	if (sip_info_put_relay(&b, digit, duration_ms)) {

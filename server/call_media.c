@@ -62,7 +62,7 @@ out:
 typedef struct {
 	call_leg *l;
 	call *c;
-	bool echo, sdes, srtp_required;
+	bool echo, sdes, srtp_required, trickle;
 	rtc_pc_opts po;
 	rtc_rtp_opts ro;
 	char *sdp;
@@ -110,6 +110,12 @@ static void pc_offer(void *user, const char *sdp)
 	call_post_event(l->c, l, EV_OFFER, sdp);
 }
 
+static void pc_candidate(void *user, const char *cand)
+{
+	call_leg *l = user;
+	call_post_event(l->c, l, EV_CANDIDATE, cand);
+}
+
 static void pc_state(void *user, rtc_pc_state st, const char *reason)
 {
 	call_leg *l = user;
@@ -141,7 +147,7 @@ static gboolean w_start(gpointer data)
 						: rtc_pc_new_offer(&j->po, &l->pc, &err);
 			if (rc)
 				call_post_event(c, l, EV_FAILED, err ? err : "cannot make the peer connection");
-			else if (l->role == LEG_UAS)
+			else if (l->role == LEG_UAS && !j->trickle)
 				rtc_pc_add_remote_candidate(l->pc, NULL); /* SIP offers carry every candidate */
 		} else {
 			rc = rtc_rtp_new(&j->ro, &l->rtp, &err);
@@ -172,13 +178,15 @@ void media_start(call_leg *l, bool echo)
 	job *j = job_new(c, l);
 	j->echo = echo;
 	j->sdes = l->srtp != CALL_SRTP_OFF;
+	j->trickle = l->trickle;
 	j->po = (rtc_pc_opts){
 		.cert = cl->cert, .context = jn_worker_context(c->wk),
 		.local_addresses = (const char *const *)cl->addrs, .port_min = cl->port_min,
 		.port_max = cl->port_max, .stun_server = cl->stun, .turn_server = cl->turn,
 		.turn_username = cl->turn_user, .turn_password = cl->turn_pass,
 		.consent_timeout = cl->consent_timeout, .echo = echo, .id = c->id,
-		.answer = pc_answer, .offer = pc_offer, .rtp = pc_rtp, .state = pc_state, .user = l,
+		.answer = pc_answer, .offer = pc_offer, .rtp = pc_rtp, .state = pc_state,
+		.candidate = l->ext ? pc_candidate : NULL, .user = l,
 	};
 	j->ro = (rtc_rtp_opts){ .context = jn_worker_context(c->wk), .address = cl->rtp_addr,
 				.port_min = cl->rtp_port_min, .port_max = cl->rtp_port_max,
@@ -382,6 +390,22 @@ static gboolean w_reoffer_cancel(gpointer data)
 void media_reoffer_cancel(call_leg *l)
 {
 	jn_worker_post(l->c->wk, w_reoffer_cancel, job_new(l->c, l));
+}
+
+static gboolean w_candidate(gpointer data)
+{
+	job *j = data;
+	if (j->l->pc && !j->l->w_stopped && rtc_pc_add_remote_candidate(j->l->pc, j->sdp))
+		jn_debug(j->c->id, "leg %s: remote candidate ignored", j->l->name);
+	job_free(j);
+	return G_SOURCE_REMOVE;
+}
+
+void media_add_candidate(call_leg *l, const char *cand)
+{
+	job *j = job_new(l->c, l);
+	j->sdp = g_strdup(cand);
+	jn_worker_post(l->c->wk, w_candidate, j);
 }
 
 static gboolean w_digit(gpointer data)

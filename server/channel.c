@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "media/sdp.h"
+#include "sip/sip_auth.h"
 #include "util/log.h"
 #include "webrtc/rtc_pc.h"
 
@@ -37,6 +38,9 @@ struct jn_channel_conn {
 	void (*send)(void *user, const char *json);
 	void *user;
 	sess *call;
+	char login[65];	  /* the [user:NAME] that logged in, "" none */
+	jn_call_ext *ext; /* a call through the call layer (SIP targets) */
+	char *ext_mid;
 };
 
 static sess *sess_ref(sess *s)
@@ -82,6 +86,8 @@ typedef struct {
 enum { EV_ANSWER, EV_CANDIDATE, EV_CONNECTED, EV_CLOSED, EV_FAILED, EV_STATS, EV_REOFFER_FAILED };
 
 static void detach(sess *s);
+static void ext_drop(jn_channel_conn *cc);
+static void call_through_layer(jn_channel_conn *cc, const char *to, const char *sdp);
 
 static gboolean on_core_event(gpointer data)
 {
@@ -258,12 +264,16 @@ static void on_call(jn_channel_conn *cc, json_t *msg)
 {
 	const char *to = json_string_value(json_object_get(msg, "to"));
 	json_t *jsdp = json_object_get(msg, "sdp");
-	if (cc->call) {
+	if (cc->call || cc->ext) {
 		send_error(cc, "busy", "this connection already has a call; hang up first");
 		return;
 	}
 	if (!json_is_string(jsdp)) {
 		send_error(cc, "missing_sdp", "\"sdp\" must be the offer's SDP text");
+		return;
+	}
+	if (to && strcmp(to, "echo") && cc->ch->o.calls) {
+		call_through_layer(cc, to, json_string_value(jsdp));
 		return;
 	}
 	if (!to || strcmp(to, "echo")) {
@@ -319,7 +329,7 @@ static void on_candidate(jn_channel_conn *cc, json_t *msg)
 		send_error(cc, "bad_candidate", "\"candidate\" must be a string or null");
 		return;
 	}
-	if (!cc->call)
+	if (!cc->call && !cc->ext)
 		return; /* late trickle after a hangup: nothing to do */
 	if (c && g_str_has_prefix(c, "a="))
 		c += 2;
@@ -329,6 +339,10 @@ static void on_candidate(jn_channel_conn *cc, json_t *msg)
 	}
 	if (c && !*c)
 		c = NULL;
+	if (cc->ext) {
+		jn_call_ext_candidate(cc->ext, c);
+		return;
+	}
 	cand_job *j = g_new0(cand_job, 1);
 	j->s = sess_ref(cc->call);
 	j->cand = g_strdup(c);
@@ -340,6 +354,7 @@ static void on_hangup(jn_channel_conn *cc, json_t *msg)
 	(void)msg;
 	if (cc->call)
 		detach(cc->call);
+	ext_drop(cc);
 }
 
 /* A new offer on the call (ICE restart, or any renegotiation). */
@@ -378,6 +393,141 @@ static void on_stats(jn_channel_conn *cc, json_t *msg)
 	jn_worker_post(cc->call->wk, w_stats, sess_ref(cc->call));
 }
 
+/* ---- calls through the call layer (targets other than echo) ---- */
+
+static void ext_drop(jn_channel_conn *cc)
+{
+	jn_call_ext *x = cc->ext;
+	cc->ext = NULL;
+	g_free(cc->ext_mid);
+	cc->ext_mid = NULL;
+	jn_call_ext_hangup(x);
+}
+
+static void x_answer(void *user, const char *call_id, const char *sdp)
+{
+	send_obj(user, json_pack("{s:s,s:s,s:s}", "type", "answer", "call_id", call_id, "sdp", sdp));
+}
+
+static void x_progress(void *user, const char *call_id, const char *state)
+{
+	send_obj(user, json_pack("{s:s,s:s,s:s}", "type", "state", "call_id", call_id, "state", state));
+}
+
+static void x_candidate(void *user, const char *call_id, const char *cand)
+{
+	jn_channel_conn *cc = user;
+	(void)call_id;
+	send_obj(cc, json_pack("{s:s,s:o,s:s}", "type", "candidate", "candidate", cand ? json_string(cand) : json_null(),
+			       "sdpMid", cc->ext_mid ? cc->ext_mid : "0"));
+}
+
+static void x_ended(void *user, const char *call_id, int code, const char *reason)
+{
+	jn_channel_conn *cc = user;
+	send_obj(cc, json_pack("{s:s,s:s,s:i,s:s}", "type", "hangup", "call_id", call_id, "code", code, "reason",
+			       reason ? reason : ""));
+	ext_drop(cc);
+}
+
+static void x_dtmf(void *user, const char *call_id, char digit)
+{
+	char d[2] = { digit, 0 };
+	send_obj(user, json_pack("{s:s,s:s,s:s}", "type", "dtmf", "call_id", call_id, "digit", d));
+}
+
+static void call_through_layer(jn_channel_conn *cc, const char *to, const char *sdp)
+{
+	if (!*cc->login) {
+		send_error(cc, "not_logged_in", "send {\"type\":\"login\",\"user\":...,\"password\":...} first");
+		return;
+	}
+	jn_call_ext_ops ops = { .answer = x_answer, .progress = x_progress, .candidate = x_candidate,
+				.ended = x_ended, .dtmf = x_dtmf, .user = cc };
+	const char *code = NULL;
+	char *msg = NULL;
+	int st = jn_call_ext_place(cc->ch->o.calls, cc->login, to, sdp, &ops, &cc->ext, &code, &msg);
+	if (st) {
+		send_error(cc, code, msg);
+		g_free(msg);
+		return;
+	}
+	sdp_session *s = NULL;
+	if (!sdp_parse(sdp, strlen(sdp), &s, NULL))
+		for (size_t i = 0; i < s->n_media && !cc->ext_mid; i++)
+			if (s->media[i].type == SDP_MEDIA_AUDIO)
+				cc->ext_mid = sdp_str_dup(s->media[i].mid);
+	sdp_unref(s);
+}
+
+/* Equal in time that does not depend on where they differ. */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+	for (size_t i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return d == 0;
+}
+
+/* {"type":"login","user":NAME,"password":PW}: a [user:NAME] and its SIP
+ * password (checked against password or ha1_md5). The same error for an
+ * unknown user and a wrong password. */
+static void on_login(jn_channel_conn *cc, json_t *msg)
+{
+	const char *user = json_string_value(json_object_get(msg, "user"));
+	const char *pw = json_string_value(json_object_get(msg, "password"));
+	const jn_config *cfg = cc->ch->o.cfg;
+	if (!cfg) {
+		send_error(cc, "unavailable", "this channel serves only echo");
+		return;
+	}
+	if (!user || !pw || strlen(user) > 64 || strlen(pw) > 256) {
+		send_error(cc, "bad_credentials", "\"user\" and \"password\" are required");
+		return;
+	}
+	char sec[80];
+	g_snprintf(sec, sizeof sec, "user:%s", user);
+	char **users = jn_config_instances(cfg, "user");
+	bool known = users && g_strv_contains((const char *const *)users, user);
+	g_strfreev(users);
+	char ha1[SIP_AUTH_HEX_MAX], want[SIP_AUTH_HEX_MAX] = "";
+	const char *realm = jn_config_str(cfg, "sip", "realm");
+	/* the same work for unknown users: no timing hint */
+	sip_auth_ha1(SIP_AUTH_ALG_MD5, user, realm, pw, ha1);
+	if (known) {
+		const char *stored = jn_config_str(cfg, sec, "password");
+		if (*stored)
+			sip_auth_ha1(SIP_AUTH_ALG_MD5, user, realm, stored, want);
+		else
+			g_strlcpy(want, jn_config_str(cfg, sec, "ha1_md5"), sizeof want);
+		for (char *p = want; *p; p++)
+			*p = g_ascii_tolower(*p);
+	}
+	if (!known || !*want || !same_secret(ha1, want)) {
+		jn_info(NULL, "channel login refused for \"%.64s\"", user);
+		send_error(cc, "bad_credentials", "wrong user or password");
+		return;
+	}
+	g_strlcpy(cc->login, user, sizeof cc->login);
+	send_obj(cc, json_pack("{s:s,s:s}", "type", "login", "user", user));
+}
+
+/* {"type":"dtmf","digit":"5"}: a key to the other side of the call. */
+static void on_dtmf(jn_channel_conn *cc, json_t *msg)
+{
+	const char *d = json_string_value(json_object_get(msg, "digit"));
+	if (!d || strlen(d) != 1 || !strchr("0123456789*#ABCDabcd", d[0])) {
+		send_error(cc, "bad_digit", "\"digit\" is one of 0-9 * # A-D");
+		return;
+	}
+	if (!cc->ext) {
+		send_error(cc, "no_call", "no SIP call on this connection");
+		return;
+	}
+	jn_call_ext_dtmf(cc->ext, g_ascii_toupper(d[0]));
+}
+
 static const struct {
 	const char *type;
 	void (*fn)(jn_channel_conn *cc, json_t *msg);
@@ -388,6 +538,8 @@ static const struct {
 	{ "hangup", on_hangup },
 	{ "stats", on_stats },
 	{ "offer", on_offer },
+	{ "login", on_login },
+	{ "dtmf", on_dtmf },
 };
 
 void jn_channel_conn_recv(jn_channel_conn *cc, const char *msg, size_t len)
@@ -433,6 +585,7 @@ void jn_channel_conn_free(jn_channel_conn *cc)
 		return;
 	if (cc->call)
 		detach(cc->call);
+	ext_drop(cc);
 	cc->ch->conns--;
 	g_free(cc);
 }

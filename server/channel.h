@@ -17,6 +17,8 @@
 #include <libwebsockets.h>
 #include <stddef.h>
 
+#include "server/call.h"
+#include "server/config.h"
 #include "server/workers.h"
 #include "webrtc/rtc_dtls.h"
 
@@ -30,6 +32,11 @@ typedef struct {
 	unsigned port_min, port_max;
 	const char *stun_server, *turn_server, *turn_username, *turn_password;
 	unsigned consent_timeout;
+	/* Calls to anything but "echo" go through the call layer, for pages
+	 * that sent "login" with a [user:NAME]'s password (cfg: the users and
+	 * [sip] realm). NULL: only echo is served. */
+	jn_call_layer *calls;
+	const jn_config *cfg;
 } jn_channel_opts;
 
 /* Creates the channel (copies opts). */

@@ -204,7 +204,8 @@ static sip_stack *start_sip(const jn_config *cfg, bool ws, char **err)
 }
 
 /* The browser JSON channel, sharing the process's DTLS certificate. */
-static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, rtc_dtls_cert *cert)
+static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, rtc_dtls_cert *cert,
+				 jn_call_layer *calls)
 {
 	char **addrs = jn_config_list(cfg, "webrtc", "local_addresses");
 	jn_channel_opts co = {
@@ -216,6 +217,7 @@ static jn_channel *start_channel(const jn_config *cfg, jn_workers *workers, rtc_
 		.turn_username = jn_config_str(cfg, "webrtc", "turn_username"),
 		.turn_password = jn_config_str(cfg, "webrtc", "turn_password"),
 		.consent_timeout = (unsigned)jn_config_int(cfg, "webrtc", "consent_timeout"),
+		.calls = calls, .cfg = cfg,
 	};
 	jn_channel *ch = jn_channel_new(&co);
 	g_strfreev(addrs);
@@ -285,7 +287,7 @@ static int start(junction *j)
 		size_t np = 0;
 		memset(protocols, 0, sizeof protocols);
 		protocols[np++] = sip_stack_ws_protocol(j->sip);
-		j->channel = start_channel(cfg, j->workers, j->cert);
+		j->channel = start_channel(cfg, j->workers, j->cert, j->calls);
 		protocols[np++] = jn_channel_protocol(j->channel);
 		(void)np;
 		jn_ws_server_opts wo = {
