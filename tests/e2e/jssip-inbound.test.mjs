@@ -7,16 +7,19 @@
 // CALL_ESTABLISHED, the browser hears baresip's 880 Hz (8 kHz WAV through
 // aufile), baresip's sndfile recording holds the browser's 440 Hz, a hangup
 // from baresip ends the JsSIP session, and the CDR line names caller
-// trunk:pstn and target user:erin. Then: a caller that is no trunk (sipp from
-// another port, no credentials) is challenged or refused and no browser
-// rings, and a call to the DID while erin has no registered contact gets 480.
+// trunk:pstn and target user:erin. Then: the trunk cancels while both ring
+// (both branches CANCELled), the browser hangs up an answered call (BYE to
+// the trunk), the trunk dials a number that is not its DID (refused), a
+// caller that is no trunk (sipp from another port, no credentials) is
+// challenged or refused and no browser rings, and a call to the DID while
+// erin has no registered contact gets 480.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(13);
+plan(18);
 const HTTP = 18680, WS = 18681, SIPPORT = 15660, TRUNKPORT = 15670, SIPPPORT = 15690, CTRL = 15689; // not 15671: baresip's SIP/TLS
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -227,6 +230,41 @@ try {
      c.legs[1].packets_received > 50 && c.legs[0].packets_received > 50,
      `CDR: caller ${c.caller}, target ${c.target}, cause ${c.cause} (${c.reason}), media ${c.media}`, c);
 
+  // ---- the trunk gives up while both contacts ring: both branches CANCELled ----
+  const n0 = (await list()).length;
+  await ctl.command('dial', dialled);
+  await waitFor(async () => (await list()).length >= n0 + 2, 10000);
+  await sleep(500);
+  await ctl.command('hangup');
+  let pair = [];
+  await waitFor(async () => (pair = (await list()).slice(n0)).length === 2 && pair.every(c => c.state !== 'ringing'), 5000);
+  ok(pair.length === 2 && pair.every(c => c.state === 'failed' && c.cause === 'Canceled'),
+     `the trunk cancels while both contacts ring: both sessions fail Canceled (${pair.map(c => `${c.state} ${c.cause}`)})`, junctionLog());
+  ok(await waitFor(() => cdrLines().length >= 2 && cdrLines()[1].cause === 'cancelled' && cdrLines()[1].target === 'user:erin', 3000),
+     'its CDR line: cancelled, target user:erin', cdrLines()[1]);
+
+  // ---- the browser hangs up an answered call: BYE to the trunk ----
+  const n1 = (await list()).length, ev1 = ctl.events.length;
+  await ctl.command('dial', dialled);
+  await waitFor(async () => (await list()).length >= n1 + 2, 10000);
+  const mine = (await list()).findIndex((c, i) => i >= n1 && c.ua === 1);
+  const a2 = mine >= 0 ? await page.evaluate(i => jn.answer(i), mine) : 'no session';
+  await waitFor(() => ctl.events.slice(ev1).some(e => e.type === 'CALL_ESTABLISHED'), 5000);
+  await sleep(1000);
+  if (mine >= 0) await page.evaluate(i => jn.calls[i].session.terminate(), mine);
+  const closed2 = await waitFor(() => ctl.events.slice(ev1).find(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(a2 === 'confirmed' && closed2, `UA 2 answers this time (${a2}) and hangs up: baresip's call closes (${closed2 && closed2.param})`,
+     JSON.stringify(ctl.events.slice(ev1)) + '\n' + junctionLog());
+  ok(await waitFor(() => cdrLines().length >= 3 && cdrLines()[2].cause === 'normal' && cdrLines()[2].reason === 'callee hung up', 3000),
+     'its CDR line: normal, callee hung up', cdrLines()[2]);
+
+  // ---- the trunk dials a number no route gives it: refused, nobody rings ----
+  const n2 = (await list()).length, ev2 = ctl.events.length;
+  await ctl.command('dial', `sip:5559999@127.0.0.1:${SIPPORT}`);
+  const closed3 = await waitFor(() => ctl.events.slice(ev2).find(e => e.type === 'CALL_CLOSED'), 10000);
+  ok(closed3 && /40[34]/.test(closed3.param) && (await list()).length === n2,
+     `a number that is not the trunk's DID is refused (${closed3 && closed3.param}), no browser rings`, junctionLog());
+
   // ---- a caller that is no trunk: challenged or refused, no browser rings ----
   const before = (await list()).length;
   fs.writeFileSync(path.join(WORK, 'stranger.xml'), STRANGERXML);
@@ -251,7 +289,7 @@ try {
   ok(closed && /480/.test(closed.param), `the DID with no contact: baresip's call is closed with ${closed && closed.param}`,
      JSON.stringify(ctl.events.slice(evBefore)) + '\n' + junctionLog());
   ok((await list()).length === after, 'no browser session for it');
-  diag('CDR: ' + JSON.stringify(cdrLines().slice(1)));
+  diag('CDR: ' + JSON.stringify(cdrLines().slice(3).map(l => [l.caller, l.target, l.cause, l.sip_code, l.reason])));
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
