@@ -214,7 +214,7 @@ try {
     [{ type: 'dance' }, 'unknown_type'],
     [{ type: 'call', to: 'echo' }, 'missing_sdp'],
     [{ type: 'call', to: 'echo', sdp: 'v=0\r\nbogus\r\n' }, 'bad_sdp'],
-    [{ type: 'call', to: 'nobody', sdp: ans.sdp }, 'unknown_target'],
+    [{ type: 'call', to: 'nobody', sdp: ans.sdp }, 'not_logged_in'],
   ];
   const got = [];
   for (const [m, code] of cases) {
@@ -223,7 +223,7 @@ try {
     got.push([code, e && e.code, e && e.message]);
   }
   ok(got.every(([want, code, msg]) => want === code && typeof msg === 'string' && msg.length > 0),
-     'errors: bad_json, unknown_type, missing_sdp, bad_sdp (with reason), unknown_target', got);
+     'errors: bad_json, unknown_type, missing_sdp, bad_sdp (with reason), a non-echo target before login: not_logged_in', got);
   // call + immediate hangup (the worker is still gathering), then a new
   // call on the same connection: answered; "busy" while one is live.
   const offer3 = await page.evaluate(() => jnOffer());
