@@ -1,0 +1,224 @@
+// Blind transfer from the browser (issue #6): erin (JsSIP in headless
+// Chromium, 440 Hz) calls 0123, routed to baresip "trunk" (trunk:itsp, plays
+// 880 Hz), and then transfers that trunk with session.refer('3000'): the
+// route for 3xxx sends it to a second baresip, "second" (trunk:two, plays
+// 660 Hz). Junction answers 202, places the call to the second baresip
+// itself, reports progress to the browser with NOTIFY sipfrag (100, then
+// 200) and BYEs the browser. Checks: JsSIP's refer events in order, the
+// browser's session ends by the remote's BYE, the second baresip is
+// established, the first baresip's recording has the browser's 440 Hz
+// before the transfer and the second baresip's 660 Hz after it (and the
+// second heard the first's 880 Hz), a hangup from the first baresip reaches
+// the second, and the CDR line. Then attended transfer (Refer-To with
+// Replaces of erin's second call): junction answers 501 today, JsSIP's refer
+// fails and both calls go on. See server/call_xfer.c.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
+	 readWav, baresipControl, waitFor } from './lib.mjs';
+
+plan(14);
+// baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
+const HTTP = 18990, WS = 18991, SIPPORT = 15980, PORT1 = 15990, CTRL1 = 15989, PORT2 = 15994, CTRL2 = 15993;
+const WSURL = `ws://127.0.0.1:${WS}`;
+const CDR = path.join(WORK, 'cdr.jsonl');
+const conf = `[general]\ncdr_file = ${CDR}\n` +
+  `[api]\nhttp_listen = 127.0.0.1:${HTTP}\n[websocket]\nlisten = 127.0.0.1:${WS}\n` +
+  `[sip]\nudp_listen = 127.0.0.1:${SIPPORT}\nauth_algorithms = MD5\n` +
+  `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 27800\nport_max = 27899\n` +
+  `[media]\nrtp_address = 127.0.0.1\nrtp_port_min = 28100\nrtp_port_max = 28199\n` +
+  `[user:erin]\npassword = er1n-secret\n` +
+  `[trunk:itsp]\nhost = 127.0.0.1\nport = ${PORT1}\ntransport = udp\ncodecs = pcmu\n` +
+  `[trunk:two]\nhost = 127.0.0.1\nport = ${PORT2}\ntransport = udp\ncodecs = pcmu\n` +
+  // baresip answers only its account's user part: 0123 -> "trunk", 3000 -> "second".
+  `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
+  `[route:two]\nmatch = ^3\\d+$\nstrip = 4\nprepend = second\ntarget = trunk:two\n`;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// Two baresips, each auto-answering one account, playing a tone from an
+// 8 kHz WAV and dumping what it hears (sndfile) into its own folder.
+function baresipDir(name, port, ctrl, rtp, tone, user) {
+  const dir = path.join(WORK, name), snd = path.join(dir, 'snd');
+  fs.mkdirSync(snd, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config'), [
+    `sip_listen 127.0.0.1:${port}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
+    `rtp_ports ${rtp}`, `audio_source aufile,${toneWav(`tone${tone}.wav`, tone, 60, 8000)}`, 'audio_player alsa,null',
+    `snd_path ${snd}`, 'module_path /usr/lib/baresip/modules', 'module g711.so', 'module aufile.so',
+    'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
+    `ctrl_tcp_listen 127.0.0.1:${ctrl}`, ''].join('\n'));
+  fs.writeFileSync(path.join(dir, 'accounts'),
+    `<sip:${user}@127.0.0.1:${port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
+  return { dir, snd };
+}
+const b1 = baresipDir('baresip1', PORT1, CTRL1, '28200-28299', 880, 'trunk');
+const b2 = baresipDir('baresip2', PORT2, CTRL2, '28300-28399', 660, 'second');
+
+const pageSetup = () => {
+  window.jn = { sessions: {}, ended: {} };
+  jn.start = (ws, user, password) => new Promise(res => {
+    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
+                              register: false, session_timers: false });
+    jn.ua = ua;
+    const t = setTimeout(() => res('timeout'), 8000);
+    ua.on('connected', () => { clearTimeout(t); res('ok'); });
+    ua.start();
+  });
+  // Calls target as session `slot`; notes how it ends in jn.ended[slot].
+  jn.call = (target, slot) => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 15000);
+    jn.sessions[slot] = jn.ua.call(`sip:${target}@127.0.0.1`, {
+      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+      pcConfig: { iceServers: [] },
+      eventHandlers: {
+        confirmed: () => { clearTimeout(t); res('confirmed'); },
+        failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
+        ended: e => { jn.ended[slot] = `${e.originator} ${e.cause}`; },
+      },
+    });
+  });
+  // REFERs session `slot` to target (with Replaces of session `replaces`
+  // when given); resolves with the events seen, in order, once the refer
+  // has failed or the session has ended (or after 15 s).
+  jn.refer = (slot, target, replaces) => new Promise(res => {
+    const s = jn.sessions[slot], evs = [];
+    const t = setTimeout(() => res(evs.concat('timeout')), 15000);
+    const finish = () => { clearTimeout(t); res(evs); };
+    s.on('ended', e => { evs.push(`ended ${e.originator} ${e.cause}`); finish(); });
+    const line = e => e.status_line ? ` ${e.status_line.status_code}` : '';
+    s.refer(target, {
+      replaces: replaces ? jn.sessions[replaces] : undefined,
+      eventHandlers: {
+        requestSucceeded: e => evs.push(`requestSucceeded ${e.response.status_code}`),
+        requestFailed: e => { evs.push(`requestFailed ${e.response ? e.response.status_code : e.cause}`); finish(); },
+        trying: e => evs.push(`trying${line(e)}`),
+        progress: e => evs.push(`progress${line(e)}`),
+        accepted: e => evs.push(`accepted${line(e)}`),
+        failed: e => { evs.push(`failed${line(e)}`); finish(); },
+      },
+    });
+  });
+  jn.established = slot => jn.sessions[slot].isEstablished();
+  jn.hangup = slot => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 5000);
+    jn.sessions[slot].on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
+    jn.sessions[slot].terminate();
+  });
+};
+
+const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+// The newest received-audio dump (sndfile "dump-...-dec.wav") in a folder.
+function decWav(snd) {
+  const f = fs.readdirSync(snd).filter(n => /dec\.wav$/.test(n)).sort().pop();
+  return f ? readWav(path.join(snd, f)) : null;
+}
+// Frequency and level of the seconds [from, to) of a recording.
+function segment(w, from, to) {
+  if (!w) return { freq: 0, rms: 0 };
+  return analyse(w.samples.slice(Math.round(from * w.rate), Math.round(to * w.rate)), w.rate);
+}
+// The peak frequency of every 0.25 s window of a recording that is not
+// silent (rms > 0.01), rounded to 10 Hz.
+function windows(w) {
+  const out = [];
+  if (!w) return out;
+  const step = Math.round(w.rate / 4);
+  for (let i = 0; i + step <= w.samples.length; i += step) {
+    const a = analyse(w.samples.slice(i, i + step), w.rate);
+    if (a.rms > 0.01) out.push(Math.round(a.freq / 10) * 10);
+  }
+  return out;
+}
+
+let jn, browser, p1, p2, log1 = '', log2 = '', c1, c2;
+try {
+  p1 = spawn('baresip', ['-f', b1.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  p1.stdout.on('data', d => { log1 += d; }); p1.stderr.on('data', d => { log1 += d; });
+  p2 = spawn('baresip', ['-f', b2.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  p2.stdout.on('data', d => { log2 += d; }); p2.stderr.on('data', d => { log2 += d; });
+  await sleep(500);
+  c1 = await baresipControl(CTRL1);
+  c2 = await baresipControl(CTRL2);
+  jn = await startJunction(conf, { httpPort: HTTP });
+  browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${HTTP}/`);
+  await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageSetup);
+  const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
+
+  // ---- blind transfer: the browser hands the trunk over to 3000 ----
+  const res = await page.evaluate(() => jn.call('0123', 'a'));
+  ok(st === 'ok' && res === 'confirmed', `erin's call to 0123 (trunk:itsp, baresip 1) is confirmed (${res})`, log1 + junctionLog());
+  // Let baresip 1 hear erin for a while (from ICE connected) first.
+  await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.a.connection.iceConnectionState)), 5000);
+  await sleep(2500);
+  const evs = await page.evaluate(() => jn.refer('a', '3000'));
+  ok(evs.join(', ') === 'requestSucceeded 202, trying 100, accepted 200, ended remote Terminated',
+     `refer('3000'): JsSIP saw ${evs.join(', ')}`, junctionLog());
+  const est2 = await waitFor(() => c2.events.some(e => e.type === 'CALL_ESTABLISHED'), 5000);
+  ok(est2 && c1.events.filter(e => e.type === 'CALL_CLOSED').length === 0,
+     'baresip 2 ("second") answered junction\'s call; baresip 1\'s call goes on', JSON.stringify([c1.events, c2.events]));
+  // baresip 1 and 2 now talk through junction; then baresip 1 hangs up.
+  await sleep(5000);
+  const n2 = c2.events.length;
+  await c1.command('hangup');
+  const closed2 = await waitFor(() => c2.events.slice(n2).some(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(closed2, 'baresip 1 hangs up: the BYE reaches baresip 2', JSON.stringify(c2.events) + '\n' + junctionLog());
+  await sleep(500);
+
+  // baresip 1's recording: erin's tone until the transfer, then the second
+  // baresip's. Judge the order of the tones, not wall-clock offsets.
+  const w1 = decWav(b1.snd), w2 = decWav(b2.snd);
+  const tones = windows(w1);
+  const runs = [];
+  for (const f of tones) if (!runs.length || runs[runs.length - 1].f !== f) runs.push({ f, n: 1 }); else runs[runs.length - 1].n++;
+  const desc = runs.map(r => `${r.f} Hz x ${r.n}`).join(', ');
+  const r440 = runs.find(r => r.f === 440), r660 = runs[runs.length - 1];
+  ok(runs.length >= 2 && runs[0].f === 440 && runs[0].n >= 2,
+     `baresip 1 heard erin's 440 Hz first (0.25 s windows: ${desc})`, { files: fs.readdirSync(b1.snd) });
+  ok(r660 && r660.f === 660 && r660.n >= 4 && runs.indexOf(r660) <= runs.indexOf(r440) + 2,
+     '... and then, to the end, baresip 2\'s 660 Hz (at least 1 s of it)', { files: fs.readdirSync(b1.snd) });
+  const heard2 = segment(w2, 0.5, 2.5);
+  ok(Math.abs(heard2.freq - 880) <= 15 && heard2.rms > 0.01,
+     `baresip 2 heard baresip 1's 880 Hz: peak ${heard2.freq} Hz, rms ${heard2.rms.toFixed(3)}`, { heard2, files: fs.readdirSync(b2.snd) });
+
+  ok(await waitFor(() => cdrLines().length === 1, 3000), 'one CDR line for the transferred call', cdrLines());
+  const c = cdrLines()[0] || {};
+  const legs = c.legs || [];
+  // After the transfer the call's legs are the trunk (erin's callee) and
+  // the second baresip: both PCMU, so relayed.
+  ok(c.caller === 'user:erin' && c.route === 'out' && c.cause === 'normal' && c.media === 'relay' &&
+     legs.length === 2 && legs.every(g => g.kind === 'rtp' && g.codec && /pcmu/i.test(g.codec) && g.packets_received > 50),
+     `CDR: caller ${c.caller}, route ${c.route}, cause ${c.cause} (${c.reason}), media ${c.media}, legs ${legs.map(g => `${g.kind}/${g.codec}/${g.packets_received}`).join(' ')}`, c);
+
+  // The stream toward baresip 1 must go on across the transfer (same SSRC,
+  // sequence and timestamp continuing): a jump back makes it drop packets
+  // as late, and its recording comes out shorter than what was sent.
+  const rec1 = w1 ? w1.samples.length / w1.rate : 0, sent1 = legs[0] ? legs[0].packets_sent * 0.02 : 0;
+  ok(sent1 > 0 && rec1 >= 0.9 * sent1,
+     `baresip 1 played what junction sent it across the transfer: ${rec1.toFixed(2)} s decoded of ${sent1.toFixed(2)} s sent (20 ms packets)`, c);
+
+  // ---- attended transfer (Refer-To with Replaces): 501 today ----
+  const ra = await page.evaluate(() => jn.call('0123', 'b'));
+  const rb = await page.evaluate(() => jn.call('3001', 'c'));
+  const evs2 = ra === 'confirmed' && rb === 'confirmed' ? await page.evaluate(() => jn.refer('b', '3001', 'c')) : [];
+  ok(evs2.join(', ') === 'requestFailed 501', `attended: refer('3001', {replaces}) with two calls up (${ra}, ${rb}): JsSIP saw ${evs2.join(', ')}`,
+     junctionLog());
+  const up = await page.evaluate(() => [jn.established('b'), jn.established('c')]);
+  ok(up[0] && up[1], `... both calls go on (${up})`);
+  const h = await page.evaluate(async () => [await jn.hangup('b'), await jn.hangup('c')]);
+  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 3, 3000) &&
+     cdrLines().slice(1).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
+} catch (e) {
+  ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
+} finally {
+  if (browser) await browser.close();
+  for (const x of [c1, c2]) if (x) x.close();
+  for (const p of [p1, p2]) if (p) p.kill('SIGTERM');
+  fs.writeFileSync(path.join(WORK, 'baresip1.log'), log1);
+  fs.writeFileSync(path.join(WORK, 'baresip2.log'), log2);
+  const code = await stopJunction(jn);
+  ok(code === 0, `junction exits 0 (no leak or crash under ASan): ${code}`, junctionLog());
+  done();
+}
