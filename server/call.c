@@ -868,6 +868,37 @@ static void on_cancel(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	}
 }
 
+/* A connection closed (a browser tab gone, a phone's TCP dropped): every
+ * call with a leg over it ends now rather than at the ICE consent timeout. */
+static void on_flow_closed(void *user, sip_flow *flow)
+{
+	jn_call_layer *cl = user;
+	GPtrArray *hit = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, cl->all);
+	while (g_hash_table_iter_next(&it, &v, NULL)) {
+		call *c = v;
+		for (size_t i = 0; i < c->n_legs; i++)
+			if (c->legs[i]->flow == flow && c->legs[i]->state != LS_DONE) {
+				g_ptr_array_add(hit, c->legs[i]);
+				break;
+			}
+	}
+	for (guint i = 0; i < hit->len; i++) {
+		call_leg *l = hit->pdata[i];
+		call *c = l->c;
+		jn_info(c->id, "leg %s: its connection closed", l->name);
+		if (c->state == CS_ENDED)
+			continue;
+		if (l != c->a && c->state == CS_SETUP)
+			call_branch_failed(c, l, 503, "connection closed");
+		else
+			call_end(c, l, JN_CDR_BROWSER_GONE, 0, "connection closed");
+	}
+	g_ptr_array_free(hit, TRUE);
+}
+
 /* ---- life ---- */
 
 static void load_trunks(jn_call_layer *cl)
@@ -939,6 +970,7 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	sip_stack_on_invite(cl->sip, on_invite, cl);
 	sip_stack_on_dialog_request(cl->sip, on_dialog_request, cl);
 	sip_stack_on_cancel(cl->sip, on_cancel, cl);
+	sip_stack_on_flow_closed(cl->sip, on_flow_closed, cl);
 	jn_info(NULL, "call layer: %u routes, %zu trunks, records to %s", jn_route_table_size(rt), cl->n_trunks,
 		*cdr_file ? cdr_file : "(off)");
 	return cl;
@@ -969,6 +1001,7 @@ void jn_call_shutdown(jn_call_layer *cl)
 	sip_stack_on_invite(cl->sip, NULL, NULL);
 	sip_stack_on_dialog_request(cl->sip, NULL, NULL);
 	sip_stack_on_cancel(cl->sip, NULL, NULL);
+	sip_stack_on_flow_closed(cl->sip, NULL, NULL);
 	cl->sip = NULL;
 	jn_cdr_flush(cl->cdr);
 }

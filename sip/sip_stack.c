@@ -45,6 +45,8 @@ struct sip_stack {
 	void *message_user;
 	sip_stack_registered_fn registered_fn; /* after a successful REGISTER */
 	void *registered_user;
+	void (*flow_closed_fn)(void *user, sip_flow *flow); /* a connection went away */
+	void *flow_closed_user;
 };
 
 /* What the stack keeps with a server transaction. */
@@ -397,6 +399,8 @@ static void on_flow_closed(void *user, sip_flow *flow)
 	unsigned f = sip_tx_layer_flow_closed(s->txl, flow);
 	if (f)
 		jn_debug(NULL, "flow %" G_GUINT64_FORMAT " closed: %u transactions failed", sip_flow_id(flow), f);
+	if (s->flow_closed_fn)
+		s->flow_closed_fn(s->flow_closed_user, flow);
 }
 
 /* --- requests ---------------------------------------------------------------- */
@@ -1031,6 +1035,12 @@ void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *use
 {
 	s->registered_fn = fn;
 	s->registered_user = user;
+}
+
+void sip_stack_on_flow_closed(sip_stack *s, void (*fn)(void *user, sip_flow *flow), void *user)
+{
+	s->flow_closed_fn = fn;
+	s->flow_closed_user = user;
 }
 
 /* --- answering challenges (client side) ------------------------------------ */

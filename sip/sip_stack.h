@@ -158,6 +158,10 @@ typedef void (*sip_stack_registered_fn)(void *user, sip_stack *s, const char *ao
 void sip_stack_on_message(sip_stack *s, sip_stack_request_fn fn, void *user);
 /* Called after every successful REGISTER (NULL: nothing). */
 void sip_stack_on_registered(sip_stack *s, sip_stack_registered_fn fn, void *user);
+/* Called when a TCP, TLS or WebSocket connection closes (after its
+ * bindings and transactions were dropped): e.g. a browser tab that went
+ * away mid-call. One hook; NULL removes it. */
+void sip_stack_on_flow_closed(sip_stack *s, void (*fn)(void *user, sip_flow *flow), void *user);
 
 /* The Allow header value for what the stack and its handlers serve:
  * INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER; UPDATE, INFO, REFER,
