@@ -12,8 +12,11 @@
 #           A <-> B goes on and A's BYE reaches B.
 #  leave:   B hangs up right after the 202 (C answers 1 s later): the
 #           transfer still completes, and A's BYE reaches C.
+#  caller:  the caller A REFERs its dialog to 301 (trunk:pstn may dial 3xx
+#           too): NOTIFY 100/200 and BYE to A; B is then connected to C,
+#           and C's BYE reaches B.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 16
+tap_plan 19
 cd "$JN_WORK"
 J=127.0.0.1:15960
 A=15970
@@ -50,6 +53,10 @@ target = trunk:b
 [route:b-to-c]
 match = ^3[0-9]+\$
 from = trunk:b
+target = trunk:c
+[route:pstn-to-c]
+match = ^3[0-9]+\$
+from = trunk:pstn
 target = trunk:c
 CONF
 play="<nop><action><exec play_pcap_audio=\"$pcap\"/></action></nop>"
@@ -166,6 +173,27 @@ tap_check "leave: the transfer completed: C answered and got A's BYE (exit $c_rc
 n=$((n + 1)); cdr_wait $n
 tap_check "leave: CDR line normal, C's leg received A's audio" \
   cdr_last 'r["cause"] == "normal" and r["legs"][0]["packets_sent"] >= 20 and r["legs"][1]["packets_received"] >= 20'
+tap_diag "$(tail -1 cdr.jsonl)"
+
+# ---- caller: A transfers B to C (301); C hangs up 1.5 s after answering.
+sed "s|@REFER_TO@|<sip:301@127.0.0.1>|" "$S/xfer_a_refer.xml" >a-caller.xml
+sed "s/@HOLD@/1500/" "$S/xfer_c_hangup.xml" >c-caller.xml
+sed "s/@PT@/8/g; s/@CODEC@/PCMA/g; s/@MPORT@/[media_port]/" "$S/b2bua_uas.xml" >b-caller.xml
+sipp_run c-caller -sf c-caller.xml -p $C -mp 16240 &
+cpid=$!
+sipp_run b-caller -sf b-caller.xml -p $B -mp 16220 &
+bpid=$!
+sleep 0.3
+sipp_run a-caller "$J" -sf a-caller.xml -s 200 -p $A -mp 16200
+a_rc=$?; wait $bpid; b_rc=$?; wait $cpid; c_rc=$?
+r=$(recvd a-caller.msg)
+tap_check "caller: A's REFER: 202, NOTIFY 100 and 200, junction's BYE (exit $a_rc, received: $r)" \
+  sh -c "test $a_rc -eq 0 && echo '$r' | grep -q '200 202 NOTIFY:100 NOTIFY:200 BYE\$'"
+rb=$(recvd b-caller.msg); rc_=$(recvd c-caller.msg); u=$(first_ruri c-caller.msg)
+tap_check "caller: B is connected to C ($u): C's BYE reaches B (B exit $b_rc, received: $rb; C exit $c_rc, received: $rc_)" \
+  test "$b_rc" -eq 0 -a "$c_rc" -eq 0 -a "$rb" = "INVITE ACK BYE" -a "$rc_" = "INVITE ACK 200" -a "$u" = "sip:301@127.0.0.1:$C"
+n=$((n + 1)); cdr_wait $n
+tap_check "caller: CDR line normal" cdr_last 'r["cause"] == "normal"'
 tap_diag "$(tail -1 cdr.jsonl)"
 tap_check "$n CDR lines in all (one per call)" test "$(cdr_lines)" -eq $n
 
