@@ -60,6 +60,48 @@ function render(status) {
   $('incoming').hidden = !incoming;
   if (incoming) $('incoming-from').textContent = who(session);
   $('in-call').hidden = !established;
+  ring(incoming);
+}
+
+// A ring for incoming calls (two tones, 2 s on, 4 s off), made with WebAudio
+// so the page needs no sound file.
+let ringer = null;
+function ring(on) {
+  if (!on) {
+    if (ringer) { clearInterval(ringer.timer); ringer.ctx.close().catch(() => {}); ringer = null; }
+    return;
+  }
+  if (ringer || typeof AudioContext === 'undefined') return;
+  const ctx = new AudioContext();
+  const burst = () => {
+    const gain = ctx.createGain();
+    gain.gain.value = 0.1;
+    gain.connect(ctx.destination);
+    for (const f of [440, 480]) {
+      const o = ctx.createOscillator();
+      o.frequency.value = f;
+      o.connect(gain);
+      o.start();
+      o.stop(ctx.currentTime + 2);
+    }
+  };
+  burst();
+  ringer = { ctx, timer: setInterval(burst, 6000) };
+}
+
+// The call's duration next to the controls, from the moment it is answered.
+let clock = null;
+function callClock(s) {
+  clearInterval(clock);
+  $('call-time').textContent = '';
+  if (!s) return;
+  const t0 = Date.now();
+  const tick = () => {
+    const sec = Math.floor((Date.now() - t0) / 1000);
+    $('call-time').textContent = `${Math.floor(sec / 60)}:${String(sec % 60).padStart(2, '0')}`;
+  };
+  tick();
+  clock = setInterval(tick, 1000);
 }
 
 // Plays the session's remote audio; called on every event that may bring it.
@@ -112,13 +154,13 @@ $('unregister').addEventListener('click', () => ua && ua.unregister());
 function attach(s) {
   session = s;
   const done = text => {
-    if (session === s) { session = null; remoteAudio.srcObject = null; }
+    if (session === s) { session = null; remoteAudio.srcObject = null; callClock(null); }
     $('dtmf-sent').textContent = '';
     render(text);
   };
   s.on('progress', () => { if (s.direction === 'outgoing') render('Ringing…'); });
   s.on('accepted', () => playRemote(s));
-  s.on('confirmed', () => { playRemote(s); render('In call.'); });
+  s.on('confirmed', () => { playRemote(s); callClock(s); render('In call.'); });
   s.on('ended', e => { log(`call ended: ${e.originator} ${e.cause}`); done('Call ended.'); });
   s.on('failed', e => {
     log(`call failed: ${e.originator} ${e.cause}`);

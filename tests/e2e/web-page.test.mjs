@@ -95,17 +95,19 @@ try {
   await statusIs(/^Incoming/);
   const from = await page.textContent('#incoming-from');
   await page.screenshot({ path: path.join(WORK, 'softphone-ringing.png') });
-  ok(await page.isVisible('#incoming') && /^Bob \(bob@127\.0\.0\.1\)$/.test(from) && await page.isDisabled('#call') &&
+  const ringing = await page.evaluate(() => ringer !== null);
+  ok(await page.isVisible('#incoming') && /^Bob \(bob@127\.0\.0\.1\)$/.test(from) && await page.isDisabled('#call') && ringing &&
      await page.isHidden('#keypad') && /^Incoming call from Bob/.test(await status()),
-     `an incoming call shows the caller (${from}) with Answer / Decline`, await status() + '\n' + junctionLog());
+     `an incoming call shows the caller (${from}) with Answer / Decline, and rings (${ringing})`, await status() + '\n' + junctionLog());
   await page.click('#answer');
   await statusIs(/^In call/);
   await waitFor(async () => (await bobState()) === 'confirmed', 5000);
   await page.screenshot({ path: path.join(WORK, 'softphone-in-call.png') });
   const playing = await page.evaluate(() => { const s = document.getElementById('remote').srcObject; return !!s && s.getAudioTracks().length; });
+  const quiet = await page.evaluate(() => ringer === null), clockText = await page.textContent('#call-time');
   ok(await status() === 'In call.' && await bobState() === 'confirmed' && await page.isVisible('#keypad') && await page.isHidden('#incoming') &&
-     playing === 1, `Answer: the page is in the call (${await status()}), bob's call is confirmed, remote audio plays`,
-     { bob: await bobState(), playing });
+     playing === 1 && quiet && /^0:0\d$/.test(clockText), `Answer: the page is in the call (${await status()}), bob's call is confirmed, remote audio plays`,
+     { bob: await bobState(), playing, quiet, clockText });
 
   await page.click('#keypad button[data-tone="5"]');
   await page.click('#keypad button[data-tone="#"]');
