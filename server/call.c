@@ -108,6 +108,42 @@ static void call_record(jn_call_layer *cl, call *c)
 	write_record(cl, &f, c);
 }
 
+/* ---- a user's calls share a worker ----
+ * An attended transfer joins two calls of one user: their media must be
+ * on one worker for the legs to meet in one bridge without moving sockets
+ * between threads. */
+
+typedef struct {
+	jn_worker *wk;
+	guint n;
+} call_pin;
+
+static jn_worker *pinned_worker(jn_call_layer *cl, const char *a, const char *b)
+{
+	call_pin *p = a ? g_hash_table_lookup(cl->pins, a) : NULL;
+	if (!p && b)
+		p = g_hash_table_lookup(cl->pins, b);
+	return p ? p->wk : NULL;
+}
+
+static void pin(jn_call_layer *cl, const char *user, jn_worker *wk)
+{
+	call_pin *p = g_hash_table_lookup(cl->pins, user);
+	if (!p) {
+		p = g_new0(call_pin, 1);
+		p->wk = wk;
+		g_hash_table_insert(cl->pins, g_strdup(user), p);
+	}
+	p->n++;
+}
+
+static void unpin(jn_call_layer *cl, const char *user)
+{
+	call_pin *p = g_hash_table_lookup(cl->pins, user);
+	if (p && !--p->n)
+		g_hash_table_remove(cl->pins, user);
+}
+
 /* ---- events from the worker ---- */
 
 typedef struct {
@@ -156,6 +192,11 @@ void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *r
 	if (c->limit_callee)
 		jn_route_limits_release(cl->limits, JN_ROUTE_USER, c->callee_user);
 	c->limit_caller = c->limit_callee = false;
+	if (c->pin_caller)
+		unpin(cl, c->caller);
+	if (c->pin_callee)
+		unpin(cl, c->callee_user);
+	c->pin_caller = c->pin_callee = false;
 	jn_info(c->id, "call ended: %s%s%s", jn_cdr_cause_str(cause), reason ? ": " : "", reason ? reason : "");
 	media_stop_call(c);
 	call_unref(c); /* the reference the call held on itself while live */
@@ -430,7 +471,10 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 static gboolean on_core_event(gpointer data)
 {
 	event *ev = data;
-	call *c = ev->c;
+	/* A leg may have moved to another call since (attended transfer): its
+	 * current call is the one to tell. ev->c keeps the leg alive (it moves
+	 * only into a call on the same worker, whose end is posted later). */
+	call *c = ev->l ? ev->l->c : ev->c;
 	jn_call_layer *cl = c->cl;
 	if (cl && ev->kind == EV_FINISHED) {
 		call_record(cl, c);
@@ -440,7 +484,7 @@ static gboolean on_core_event(gpointer data)
 		leg_event(c, ev->l, ev->kind, ev->text);
 	}
 	g_free(ev->text);
-	call_unref(c);
+	call_unref(ev->c);
 	g_free(ev);
 	return G_SOURCE_REMOVE;
 }
@@ -669,7 +713,17 @@ call *call_new_from(jn_call_layer *cl, const char *id, jn_route_party party, con
 	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
 	cl->live++;
 	g_hash_table_add(cl->all, c);
-	c->wk = jn_workers_pick(cl->workers);
+	c->wk = pinned_worker(cl, party == JN_ROUTE_USER ? who : NULL, callee_held ? rr->name : NULL);
+	if (!c->wk)
+		c->wk = jn_workers_pick(cl->workers);
+	if (party == JN_ROUTE_USER) {
+		pin(cl, who, c->wk);
+		c->pin_caller = true;
+	}
+	if (callee_held) {
+		pin(cl, rr->name, c->wk);
+		c->pin_callee = true;
+	}
 	jn_worker_add_load(c->wk, 1);
 	jn_info(c->id, "call from %s to %s (route %s -> %s, %s) on worker %u", caller, dialled, rr->route, tgt,
 		am == LM_WEBRTC ? "webrtc" : "rtp", jn_worker_index(c->wk));
@@ -966,6 +1020,7 @@ jn_call_layer *jn_call_new(const jn_call_opts *o, char **err)
 	load_trunks(cl);
 	cl->calls = g_hash_table_new(g_str_hash, g_str_equal);
 	cl->all = g_hash_table_new(NULL, NULL);
+	cl->pins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	cl->scratch = g_string_new(NULL);
 	sip_stack_on_invite(cl->sip, on_invite, cl);
 	sip_stack_on_dialog_request(cl->sip, on_dialog_request, cl);
@@ -1014,6 +1069,7 @@ void jn_call_free(jn_call_layer *cl)
 		g_source_remove(cl->drained_idle);
 	g_hash_table_unref(cl->calls);
 	g_hash_table_unref(cl->all);
+	g_hash_table_unref(cl->pins);
 	jn_route_table_free(cl->routes);
 	jn_route_limits_free(cl->limits);
 	jn_cdr_close(cl->cdr);

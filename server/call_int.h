@@ -54,6 +54,7 @@ struct jn_call_layer {
 	unsigned port_min, port_max, consent_timeout;
 	GHashTable *calls; /* "Call-ID|remote tag" -> call_leg (until the call ends) */
 	GHashTable *all;   /* every call not yet ended (a set; JSON-channel calls too) */
+	GHashTable *pins;  /* user name -> call_pin: a user's calls share a worker */
 	guint live;        /* calls not yet finished (their worker side included) */
 	bool draining;
 	void (*drained)(void *user);
@@ -155,7 +156,8 @@ struct call_leg {
 	/* worker side */
 	rtc_pc *pc;
 	rtc_rtp *rtp;
-	int w_side;		/* bridge side on the worker, -1 none */
+	jn_mbridge *w_mb;	/* the bridge it is attached to (worker), NULL none */
+	int w_side;		/* its side there, -1 none */
 	bool w_stopped;
 	/* final counters for the CDR (copied on the worker) */
 	bool have_stats;
@@ -184,6 +186,7 @@ struct call {
 	jn_route_target tkind;
 	int64_t start_us, answer_us;
 	bool limit_caller, limit_callee;
+	bool pin_caller, pin_callee; /* counted in cl->pins */
 	char callee_user[JN_ROUTE_NAME_MAX + 1];
 	guint ring_timer;
 	int best_code;	    /* best failure among branches */
@@ -199,6 +202,7 @@ struct call {
 	bool stopped;
 	bool shutdown;	    /* the core is gone: post nothing back */
 	jn_mbridge *mb;
+	call_leg *w_leg[2];  /* the legs on mb's sides (worker) */
 	bool have_mst;
 	jn_mbridge_stats mst;
 	char mcodec[2][16];
@@ -320,6 +324,8 @@ bool leg_timer_after_422(call_leg *l, const sip_msg *resp);
 int leg_timer_on_request(call_leg *l, const sip_msg *req);
 /* Answers tx with the status leg_timer_on_request gave (422 + Min-SE, 400). */
 void leg_respond_timer_error(call_leg *l, sip_tx *tx, const sip_msg *req);
+/* Starts the leg's running session timer again (after it moved call). */
+void leg_timer_restart(call_leg *l);
 /* Stops the leg's timer. */
 void leg_timer_stop(call_leg *l);
 
@@ -340,6 +346,9 @@ void media_reoffer_cancel(call_leg *l);
 void media_send_digit(call *c, call_leg *l, char digit, unsigned duration_ms);
 /* A trickled remote candidate for a browser leg (NULL = end). */
 void media_add_candidate(call_leg *l, const char *cand);
+/* Takes c's legs out of its bridge and frees it (before a leg of c joins
+ * another call's bridge: attended transfer). */
+void media_unbridge(call *c);
 /* Frees one leg's media (a cancelled branch). */
 void media_stop_leg(call_leg *l);
 /* Frees every leg's media and the bridge; EV_FINISHED follows. */

@@ -94,8 +94,8 @@ static void job_free(job *j)
 static void pc_rtp(void *user, const uint8_t *buf, size_t len)
 {
 	call_leg *l = user;
-	if (l->c->mb && l->w_side >= 0)
-		jn_mbridge_rx(l->c->mb, l->w_side, buf, len);
+	if (l->w_mb && l->w_side >= 0)
+		jn_mbridge_rx(l->w_mb, l->w_side, buf, len);
 }
 
 static void pc_answer(void *user, const char *sdp)
@@ -272,22 +272,32 @@ void media_set_remote(call_leg *l, const char *sdp)
 static void mb_digit(void *user, int from_side, char digit, bool end, unsigned duration_ms)
 {
 	call *c = user;
-	if (!end)
+	call_leg *to = from_side == 0 || from_side == 1 ? c->w_leg[1 - from_side] : NULL;
+	if (!end || !to)
 		return;
 	/* The key goes to the other side's leg, which wants SIP INFO. */
-	for (size_t i = 0; i < c->n_legs; i++) {
-		call_leg *l = c->legs[i];
-		if (l->w_side >= 0 && l->w_side != from_side) {
-			char t[24];
-			g_snprintf(t, sizeof t, "%c %u", digit, duration_ms);
-			call_post_event(c, l, EV_DIGIT, t);
+	char t[24];
+	g_snprintf(t, sizeof t, "%c %u", digit, duration_ms);
+	call_post_event(c, to, EV_DIGIT, t);
+}
+
+/* Worker: the bridge goes, its legs are told. */
+static void w_unbridge(call *c)
+{
+	for (int s = 0; s < 2; s++)
+		if (c->w_leg[s]) {
+			c->w_leg[s]->w_mb = NULL;
+			c->w_leg[s]->w_side = -1;
+			c->w_leg[s] = NULL;
 		}
-	}
+	c->mb = jn_mbridge_free(c->mb);
 }
 
 static void attach(call *c, call_leg *l, int side, unsigned clock_rate)
 {
 	l->w_side = side;
+	l->w_mb = c->mb;
+	c->w_leg[side] = l;
 	if (l->pc) {
 		jn_mbridge_attach_pc(c->mb, side, l->pc);
 	} else if (l->rtp) {
@@ -301,9 +311,7 @@ static gboolean w_bridge(gpointer data)
 	job *j = data;
 	call *c = j->c;
 	if (!c->stopped && !j->x->w_stopped && !j->y->w_stopped) {
-		for (size_t i = 0; i < c->n_legs; i++)
-			c->legs[i]->w_side = -1;
-		c->mb = jn_mbridge_free(c->mb);
+		w_unbridge(c);
 		jn_mbridge_opts mo = { .context = jn_worker_context(c->wk), .id = c->id,
 				       .side = { j->dx, j->dy }, .digit = mb_digit, .user = c };
 		mo.side[0].codec = j->cx;
@@ -411,7 +419,7 @@ void media_add_candidate(call_leg *l, const char *cand)
 static gboolean w_digit(gpointer data)
 {
 	job *j = data;
-	if (j->c->mb && j->l->w_side >= 0 && jn_mbridge_send_digit(j->c->mb, j->l->w_side, j->digit, j->duration))
+	if (j->l->w_mb && j->l->w_side >= 0 && jn_mbridge_send_digit(j->l->w_mb, j->l->w_side, j->digit, j->duration))
 		jn_info(j->c->id, "leg %s: key %c not sent (no telephone-event)", j->l->name, j->digit);
 	job_free(j);
 	return G_SOURCE_REMOVE;
@@ -431,11 +439,8 @@ static void w_free_leg(call *c, call_leg *l)
 	if (l->w_stopped)
 		return;
 	l->w_stopped = true;
-	if (l->w_side >= 0 && c->mb) {
-		c->mb = jn_mbridge_free(c->mb);
-		for (size_t i = 0; i < c->n_legs; i++)
-			c->legs[i]->w_side = -1;
-	}
+	if (l->w_mb && l->w_mb == c->mb)
+		w_unbridge(c);
 	if (l->pc) {
 		rtc_pc_stats st;
 		rtc_pc_get_stats(l->pc, &st);
@@ -472,6 +477,19 @@ void media_stop_leg(call_leg *l)
 	jn_worker_post(l->c->wk, w_stop_leg, job_new(l->c, l));
 }
 
+static gboolean w_unbridge_job(gpointer data)
+{
+	call *c = data;
+	w_unbridge(c);
+	call_unref(c);
+	return G_SOURCE_REMOVE;
+}
+
+void media_unbridge(call *c)
+{
+	jn_worker_post(c->wk, w_unbridge_job, call_ref(c));
+}
+
 static gboolean w_stop_call(gpointer data)
 {
 	call *c = data;
@@ -483,7 +501,7 @@ static gboolean w_stop_call(gpointer data)
 			c->mst.codec[s] = NULL;
 		}
 		c->have_mst = true;
-		c->mb = jn_mbridge_free(c->mb);
+		w_unbridge(c);
 	}
 	for (size_t i = 0; i < c->n_legs; i++)
 		w_free_leg(c, c->legs[i]);

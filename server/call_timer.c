@@ -117,3 +117,9 @@ int leg_timer_on_request(call_leg *l, const sip_msg *req)
 		st_schedule(l, l->st_interval, false); /* any re-INVITE refreshes */
 	return 0;
 }
+
+void leg_timer_restart(call_leg *l)
+{
+	if (l->st_interval)
+		st_schedule(l, l->st_interval, l->st_we_refresh);
+}

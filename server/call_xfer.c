@@ -10,8 +10,12 @@
  * A transferor that hangs up at once (common after a blind transfer) does
  * not stop it; if the transfer then fails, y is hung up.
  *
- * Attended transfer (Refer-To with Replaces) is answered 501 for now: the
- * two calls' media live on different workers. See docs/calls.md. */
+ * Attended transfer: the Refer-To carries Replaces naming another dialog of
+ * the same transferor (its second call, RFC 3891). The far leg of that call
+ * (z) moves into this call and is bridged to y; both of the transferor's
+ * legs are hung up. A user's calls share a media worker (call.c pins
+ * them), so the move is a re-bridge on that worker, not a socket hand-over
+ * between threads. See docs/calls.md. */
 #include <string.h>
 
 #include "server/call_int.h"
@@ -21,6 +25,82 @@
 #include "util/log.h"
 
 #define JN_LOG_TAG "call"
+
+/* Our leg of the dialog a Replaces names: legs are keyed by Call-ID and
+ * the remote's tag, which is the transferor's own (from-tag) from where it
+ * stands; the to-tag is tried too. */
+static call_leg *replaced_leg(jn_call_layer *cl, const sip_replaces *r)
+{
+	sip_pl tags[2] = { r->from_tag, r->to_tag };
+	for (int i = 0; i < 2; i++) {
+		char *k = g_strdup_printf("%.*s|%.*s", (int)r->call_id.l, r->call_id.p, (int)tags[i].l, tags[i].p);
+		call_leg *l = g_hash_table_lookup(cl->calls, k);
+		g_free(k);
+		if (l)
+			return l;
+	}
+	return NULL;
+}
+
+static void attended(call_leg *x, call_leg *y, sip_tx *tx, const sip_msg *req, const sip_refer_to *rt)
+{
+	call *c = x->c;
+	jn_call_layer *cl = c->cl;
+	call_leg *x2 = replaced_leg(cl, &rt->replaces);
+	call *c2 = x2 ? x2->c : NULL;
+	call_leg *z = c2 ? call_other(c2, x2) : NULL;
+	if (!x2 || x2->state == LS_DONE || c2 == c) {
+		call_respond(cl, tx, 481, "Call/Transaction Does Not Exist (Replaces names no call of yours)");
+		return;
+	}
+	/* Only the transferor's own calls: the same user (or trunk) on both. */
+	if (x2->party != x->party || strcmp(x2->who, x->who)) {
+		call_respond(cl, tx, 403, "Forbidden (Replaces names another party's call)");
+		return;
+	}
+	if (c2->state != CS_UP || !z || z->state != LS_UP || c->n_legs >= G_N_ELEMENTS(c->legs)) {
+		call_respond(cl, tx, 488, "Not Acceptable Here (the other call is not answered)");
+		return;
+	}
+	if (c2->wk != c->wk) {
+		call_respond(cl, tx, 501, "Not Implemented (the two calls run on different media workers)");
+		return;
+	}
+	call_respond(cl, tx, 202, NULL);
+	uint32_t cseq = req->cseq.num;
+	leg_notify_sipfrag(x, cseq, 100, "Trying", false);
+	jn_info(c->id, "attended transfer: leg %s (%s) joins leg %s of call %s", y->name, y->peer, z->name, c2->id);
+	/* z moves from c2 to c: its timers hold references on its call. */
+	leg_timer_stop(z);
+	size_t k = 0;
+	for (size_t i = 0; i < c2->n_legs; i++)
+		if (c2->legs[i] != z)
+			c2->legs[k++] = c2->legs[i];
+	c2->n_legs = k;
+	if (c2->a == z)
+		c2->a = NULL;
+	if (c2->b == z)
+		c2->b = NULL;
+	g_snprintf(z->name, sizeof z->name, "t%zu", c->n_legs);
+	z->c = c;
+	c->legs[c->n_legs++] = z;
+	leg_timer_restart(z);
+	/* On the worker, in this order: c2's bridge lets z go, then c's new
+	 * bridge takes y and z, then the transferor's media goes. */
+	media_unbridge(c2);
+	if (x == c->a)
+		c->a = y;
+	c->b = z;
+	media_bridge_legs(c, y, z);
+	leg_notify_sipfrag(x, cseq, 200, "OK", true);
+	leg_hangup(x, true, 0, NULL);
+	media_stop_leg(x);
+	call_end(c2, NULL, JN_CDR_TRANSFERRED, 0, "attended transfer");
+	if (y->local_dir != SDP_DIR_SENDRECV)
+		leg_reinvite(y, SDP_DIR_SENDRECV);
+	if (z->local_dir != SDP_DIR_SENDRECV)
+		leg_reinvite(z, SDP_DIR_SENDRECV);
+}
 
 void call_xfer_refer(call_leg *x, sip_tx *tx, const sip_msg *req)
 {
@@ -43,7 +123,7 @@ void call_xfer_refer(call_leg *x, sip_tx *tx, const sip_msg *req)
 		return;
 	}
 	if (rt.has_replaces) {
-		call_respond(cl, tx, 501, "Not Implemented (attended transfer)");
+		attended(x, y, tx, req, &rt);
 		return;
 	}
 	sip_uri u;
