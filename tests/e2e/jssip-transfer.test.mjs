@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(14);
+plan(19);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
 const HTTP = 18990, WS = 18991, SIPPORT = 15980, PORT1 = 15990, CTRL1 = 15989, PORT2 = 15994, CTRL2 = 15993;
 const WSURL = `ws://127.0.0.1:${WS}`;
@@ -33,7 +33,9 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[trunk:two]\nhost = 127.0.0.1\nport = ${PORT2}\ntransport = udp\ncodecs = pcmu\n` +
   // baresip answers only its account's user part: 0123 -> "trunk", 3000 -> "second".
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
-  `[route:two]\nmatch = ^3\\d+$\nstrip = 4\nprepend = second\ntarget = trunk:two\n`;
+  `[route:two]\nmatch = ^3\\d+$\nstrip = 4\nprepend = second\ntarget = trunk:two\n` +
+  // What trunk:itsp may dial when it transfers erin: 4xxx -> "second".
+  `[route:itsp-xfer]\nmatch = ^4\\d+$\nfrom = trunk:itsp\nstrip = 4\nprepend = second\ntarget = trunk:two\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // Two baresips, each auto-answering one account, playing a tone from an
@@ -98,6 +100,30 @@ const pageSetup = () => {
       },
     });
   });
+  // One second of what session `slot` receives (after 0.2 s to settle).
+  jn.capture = async slot => {
+    const track = jn.sessions[slot].connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
+    const stream = new MediaStream([track]);
+    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const buf = [];
+    await new Promise(res => {
+      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
+      src.connect(proc); proc.connect(ctx.destination);
+    });
+    proc.disconnect(); src.disconnect(); await ctx.close();
+    return { rate: 48000, samples: buf.slice(9600) };
+  };
+  // The inbound-rtp counters of session `slot` (for diagnostics).
+  jn.inbound = async slot => {
+    const st = await jn.sessions[slot].connection.getStats();
+    let r = null;
+    st.forEach(x => { if (x.type === 'inbound-rtp') r = { packetsReceived: x.packetsReceived, packetsLost: x.packetsLost,
+      packetsDiscarded: x.packetsDiscarded, concealedSamples: x.concealedSamples, totalSamplesReceived: x.totalSamplesReceived }; });
+    return r;
+  };
   jn.established = slot => jn.sessions[slot].isEstablished();
   jn.hangup = slot => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 5000);
@@ -199,6 +225,37 @@ try {
   ok(sent1 > 0 && rec1 >= 0.9 * sent1,
      `baresip 1 played what junction sent it across the transfer: ${rec1.toFixed(2)} s decoded of ${sent1.toFixed(2)} s sent (20 ms packets)`, c);
 
+  // ---- the trunk transfers erin: baresip 1 REFERs her to 4000 ----
+  const rt = await page.evaluate(() => jn.call('0123', 'd'));
+  await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.d.connection.iceConnectionState)), 5000);
+  await sleep(2500);
+  const heardBefore = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  const e1 = c1.events.length, e2 = c2.events.length;
+  await c1.command('transfer', `sip:4000@127.0.0.1:${SIPPORT}`);
+  const est = await waitFor(() => c2.events.slice(e2).some(e => e.type === 'CALL_ESTABLISHED'), 5000);
+  const gone1 = await waitFor(() => c1.events.slice(e1).some(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(rt === 'confirmed' && est && gone1, `baresip 1 (trunk:itsp) transfers erin to 4000: baresip 2 answers, baresip 1's call ends (${rt}, established ${!!est}, closed ${!!gone1})`,
+     JSON.stringify([c1.events.slice(e1), c2.events.slice(e2)]) + '\n' + junctionLog());
+  await sleep(1000);
+  const heardAfter = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  const stillUp = await page.evaluate(() => jn.established('d') && !jn.ended.d);
+  ok(stillUp && Math.abs(heardBefore.freq - 880) <= 15 && Math.abs(heardAfter.freq - 660) <= 15 && heardAfter.rms > 0.01,
+     `erin's session stays up and she hears 880 Hz before (rms ${heardBefore.rms.toFixed(3)}), ${heardAfter.freq} Hz 1 s after the transfer (rms ${heardAfter.rms.toFixed(3)})`,
+     { heardBefore, heardAfter, stillUp });
+  diag(`erin's inbound RTP after the transfer: ${JSON.stringify(await page.evaluate(() => jn.inbound('d')))}`);
+  const later = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  diag(`... 2.2 s after the transfer she hears ${later.freq} Hz, rms ${later.rms.toFixed(3)}; inbound RTP ${JSON.stringify(await page.evaluate(() => jn.inbound('d')))}`);
+  const e2b = c2.events.length;
+  const hd = await page.evaluate(() => jn.hangup('d'));
+  const closed2b = await waitFor(() => c2.events.slice(e2b).some(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(hd === 'ended Terminated' && closed2b, `erin hangs up (${hd}): the BYE reaches baresip 2`, JSON.stringify(c2.events.slice(e2b)));
+  await sleep(500);
+  const w2b = decWav(b2.snd);
+  const h2b = segment(w2b, 0.5, 1.5);
+  ok(Math.abs(h2b.freq - 440) <= 15 && h2b.rms > 0.01, `baresip 2 heard erin's 440 Hz: peak ${h2b.freq} Hz, rms ${h2b.rms.toFixed(3)}`, { h2b, files: fs.readdirSync(b2.snd) });
+  ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].media === 'transcode',
+     `its CDR line: normal, transcode (${(cdrLines()[1] || {}).cause}, ${(cdrLines()[1] || {}).media})`, cdrLines()[1]);
+
   // ---- attended transfer (Refer-To with Replaces): 501 today ----
   const ra = await page.evaluate(() => jn.call('0123', 'b'));
   const rb = await page.evaluate(() => jn.call('3001', 'c'));
@@ -208,8 +265,8 @@ try {
   const up = await page.evaluate(() => [jn.established('b'), jn.established('c')]);
   ok(up[0] && up[1], `... both calls go on (${up})`);
   const h = await page.evaluate(async () => [await jn.hangup('b'), await jn.hangup('c')]);
-  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 3, 3000) &&
-     cdrLines().slice(1).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
+  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 4, 3000) &&
+     cdrLines().slice(2).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
