@@ -6,6 +6,7 @@
 #include "media/rtp.h"
 #include "util/log.h"
 #include "webrtc/rtc_ice.h"
+#include "webrtc/rtc_int.h"
 #include "webrtc/rtc_srtp.h"
 
 #define JN_LOG_TAG "pc"
@@ -37,10 +38,7 @@ struct rtc_pc {
 	 * must repeat it (a new certificate means a new DTLS association). */
 	uint8_t remote_fp[SDP_MAX_FINGERPRINT];
 	size_t remote_fp_len;
-	/* Outbound sequence numbers: offset that closes the gap a hold leaves
-	 * (see send_rtp). */
-	uint16_t seq_off, last_seq;
-	bool seq_started, seq_resync;
+	rtc_seq seq; /* outbound sequence continuity across holds */
 	uint32_t ssrc;
 	char codec[32];
 	GSource *tick;
@@ -91,31 +89,19 @@ static bool may_send(const rtc_pc *pc)
 
 /* Protects and sends one RTP packet in place. While the negotiated
  * direction forbids sending (held: recvonly or inactive) packets are
- * dropped and counted; RTCP and consent go on. The sender upstream keeps
- * counting sequence numbers meanwhile, so after a hold the stream would
- * jump by the packets dropped: past 2^15 of them (11 minutes at 50/s)
- * SRTP's index estimate (RFC 3711 §3.3.1) takes the jump for a step back,
- * on our side (protect fails) and on the peer's (replay). So we shift the
- * numbers to go on from the last one sent, and do the same for any other
- * jump that large; small gaps and reordering pass as they are. */
+ * dropped and counted; RTCP and consent go on. Sequence numbers go on
+ * from the last one sent after such a pause (rtc_int.h says why). */
 static int send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 {
 	if (len < 12)
 		return EINVAL;
 	if (!may_send(pc)) {
 		pc->stats.rtp_held++;
-		pc->seq_resync = true;
+		rtc_seq_pause(&pc->seq);
 		return 0;
 	}
 	uint16_t in = (uint16_t)(buf[2] << 8 | buf[3]);
-	uint16_t out = (uint16_t)(in + pc->seq_off);
-	uint16_t step = (uint16_t)(out - pc->last_seq);
-	if (pc->seq_started && (pc->seq_resync || (step >= 0x4000 && step <= 0xfc00))) {
-		pc->seq_off = (uint16_t)(pc->last_seq + 1 - in);
-		out = (uint16_t)(pc->last_seq + 1);
-		step = 1;
-	}
-	pc->seq_resync = false;
+	uint16_t out = rtc_seq_out(&pc->seq, in);
 	if (out != in)
 		rtp_set_seq(buf, out);
 	int rc = rtc_srtp_protect(pc->srtp, buf, cap, &len);
@@ -123,9 +109,7 @@ static int send_rtp(rtc_pc *pc, uint8_t *buf, size_t len, size_t cap)
 		return rc;
 	if ((rc = rtc_ice_send(pc->ice, buf, len)))
 		return rc;
-	if (!pc->seq_started || (step && step < 0x4000))
-		pc->last_seq = out;
-	pc->seq_started = true;
+	rtc_seq_sent(&pc->seq, out);
 	pc->stats.rtp_out++;
 	pc->stats.bytes_out += len;
 	return 0;

@@ -14,6 +14,7 @@
 #include "media/latch.h"
 #include "media/rtp.h"
 #include "util/log.h"
+#include "webrtc/rtc_int.h"
 #include "webrtc/rtc_srtp.h"
 
 #define KEY_LEN 30 /* 16-byte key || 14-byte salt for both suites */
@@ -49,6 +50,8 @@ struct rtc_rtp {
 	uint32_t tx_packets, tx_octets;
 	bool sent_since_report;
 	bool echo;	   /* send every received packet back (the echo target) */
+	bool no_send;	   /* held: rtc_rtp_send drops */
+	rtc_seq seq;
 	uint32_t echo_ssrc;
 	rtc_rtp_stats st;
 	uint8_t buf[RTC_RTP_BUF];
@@ -408,6 +411,14 @@ int rtc_rtp_send(rtc_rtp *r, uint8_t *buf, size_t len, size_t cap)
 		return EINVAL;
 	if (r->have_remote_key && !r->tx)
 		return EAGAIN; /* never plain to a peer that keyed SRTP */
+	if (r->no_send) {
+		r->st.held++;
+		rtc_seq_pause(&r->seq);
+		return 0;
+	}
+	uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]), out = rtc_seq_out(&r->seq, seq);
+	if (out != seq)
+		rtp_set_seq(buf, out);
 	uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
 	uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	size_t payload = len - RTP_HEADER_MIN;
@@ -424,6 +435,7 @@ int rtc_rtp_send(rtc_rtp *r, uint8_t *buf, size_t len, size_t cap)
 	int rc = send_to(r, r->fd[0], buf, len, media_latch_dest(&r->latch));
 	if (rc)
 		return rc;
+	rtc_seq_sent(&r->seq, out);
 	if (ssrc != r->tx_ssrc) {
 		r->tx_ssrc = ssrc;
 		r->tx_packets = r->tx_octets = 0;
@@ -610,6 +622,11 @@ void rtc_rtp_free(rtc_rtp *r)
 	memset(r->remote_key, 0, sizeof r->remote_key);
 	g_free(r->id);
 	g_free(r);
+}
+
+void rtc_rtp_set_send(rtc_rtp *r, bool on)
+{
+	r->no_send = !on;
 }
 
 void rtc_rtp_set_echo(rtc_rtp *r, bool on)

@@ -74,6 +74,7 @@ typedef struct {
 	uint64_t srtp_errors;/* failed auth or replay */
 	uint64_t foreign_in; /* from an address latching did not accept */
 	uint64_t send_errors;
+	uint64_t held;	     /* RTP not sent while rtc_rtp_set_send(false) */
 	unsigned latch_moves;
 	int32_t lost;	     /* of the peer's stream, RFC 3550 A.3 */
 	uint32_t jitter;     /* in the peer's timestamp units */
@@ -89,6 +90,12 @@ int rtc_rtp_new(const rtc_rtp_opts *o, rtc_rtp **out, char **err);
 void rtc_rtp_free(rtc_rtp *r);
 /* Replaces the receive callback (e.g. when a bridge takes the leg). */
 void rtc_rtp_set_receiver(rtc_rtp *r, rtc_rtp_rx_fn fn, void *user);
+/* Whether RTP goes out (false while our negotiated direction is recvonly
+ * or inactive: the peer holds us, or we hold it with inactive). Held,
+ * rtc_rtp_send drops the packet, counts it in held and returns 0; RTCP
+ * goes on. Sequence numbers go on from the last one sent after a pause,
+ * so SRTP's replay window never sees a step back. Default: on. */
+void rtc_rtp_set_send(rtc_rtp *r, bool on);
 /* Echo mode (the "echo" target for a plain SIP phone): every RTP packet
  * received (after SRTP and latching) is sent straight back to the peer
  * under one SSRC of ours, instead of going to the receive callback. */
@@ -120,7 +127,8 @@ int rtc_rtp_crypto_remote(rtc_rtp *r, const char *value, unsigned *tag, rtc_rtp_
 void rtc_rtp_crypto_off(rtc_rtp *r);
 
 /* Sends one RTP packet in buf (cap bytes of room; >= len + RTC_RTP_TRAILER
- * with SRTP), encrypted in place. 0, EAGAIN (no remote yet), ENOSPC, EIO. */
+ * with SRTP), encrypted in place; dropped (0) while held (rtc_rtp_set_send).
+ * 0, EAGAIN (no remote yet), ENOSPC, EIO. */
 int rtc_rtp_send(rtc_rtp *r, uint8_t *buf, size_t len, size_t cap);
 /* Reads the counters. */
 void rtc_rtp_get_stats(const rtc_rtp *r, rtc_rtp_stats *st);

@@ -1,6 +1,7 @@
 /* rtc_rtp tests: two legs over loopback, plain and SDES-SRTP (both
  * suites), RTCP reports, latching onto a new source, foreign and bad
- * packets dropped and counted, port ranges, a=crypto parsing, echo mode. */
+ * packets dropped and counted, port ranges, a=crypto parsing, echo mode,
+ * hold (sends dropped, sequence numbers continuous after it). */
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
@@ -459,6 +460,53 @@ static void test_echo(void)
 	}
 }
 
+/* Held (rtc_rtp_set_send false): sends are dropped, counted and return
+ * 0; RTCP goes on. After the hold the sequence numbers on the wire go on
+ * from the last one sent though the sender jumped by 40000, and SRTP takes
+ * them (plain and SDES). */
+static void test_hold(void)
+{
+	for (int srtp = 0; srtp < 2; srtp++) {
+		rx_log la = { 0 }, lb = { 0 };
+		rtc_rtp *a = leg(&la, false, false), *b = leg(&lb, false, false);
+		if (srtp)
+			key_legs(a, b, RTC_RTP_AES_CM_128_HMAC_SHA1_80);
+		connect_legs(a, b, false);
+		uint8_t buf[RTC_RTP_BUF];
+		for (unsigned i = 0; i < 10; i++) {
+			size_t n = make_pkt(buf, (uint16_t)(100 + i), 0x1111, 1);
+			g_assert_cmpint(rtc_rtp_send(a, buf, n, sizeof buf), ==, 0);
+			run_until(&lb.n, i + 1);
+		}
+		g_assert_cmpuint(lb.last_seq, ==, 109);
+		rtc_rtp_set_send(a, false);
+		for (unsigned i = 0; i < 10; i++) {
+			size_t n = make_pkt(buf, (uint16_t)(110 + i), 0x1111, 2);
+			g_assert_cmpint(rtc_rtp_send(a, buf, n, sizeof buf), ==, 0);
+		}
+		run_for_ms(50);
+		g_assert_cmpuint(lb.n, ==, 10);
+		rtc_rtp_set_send(a, true);
+		for (unsigned i = 0; i < 10; i++) {
+			size_t n = make_pkt(buf, (uint16_t)(40120 + i), 0x1111, 3);
+			g_assert_cmpint(rtc_rtp_send(a, buf, n, sizeof buf), ==, 0);
+			run_until(&lb.n, 11 + i);
+		}
+		g_assert_cmpuint(lb.n, ==, 20);
+		g_assert_cmpuint(lb.last_seq, ==, 119);
+		g_assert_cmpuint(lb.last_payload[0], ==, 3);
+		rtc_rtp_stats sa, sb;
+		rtc_rtp_get_stats(a, &sa);
+		rtc_rtp_get_stats(b, &sb);
+		g_assert_cmpuint(sa.held, ==, 10);
+		g_assert_cmpuint(sa.rtp_out, ==, 20);
+		g_assert_cmpuint(sb.srtp_errors + sb.bad_in, ==, 0);
+		g_assert_cmpint(sb.lost, ==, 0);
+		rtc_rtp_free(a);
+		rtc_rtp_free(b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -470,5 +518,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtc_rtp/crypto_lines", test_crypto_lines);
 	g_test_add_func("/rtc_rtp/ipv6", test_ipv6);
 	g_test_add_func("/rtc_rtp/echo", test_echo);
+	g_test_add_func("/rtc_rtp/hold", test_hold);
 	return g_test_run();
 }
