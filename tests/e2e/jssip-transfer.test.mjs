@@ -1,17 +1,20 @@
-// Blind transfer from the browser (issue #6): erin (JsSIP in headless
-// Chromium, 440 Hz) calls 0123, routed to baresip "trunk" (trunk:itsp, plays
-// 880 Hz), and then transfers that trunk with session.refer('3000'): the
-// route for 3xxx sends it to a second baresip, "second" (trunk:two, plays
-// 660 Hz). Junction answers 202, places the call to the second baresip
-// itself, reports progress to the browser with NOTIFY sipfrag (100, then
-// 200) and BYEs the browser. Checks: JsSIP's refer events in order, the
-// browser's session ends by the remote's BYE, the second baresip is
-// established, the first baresip's recording has the browser's 440 Hz
-// before the transfer and the second baresip's 660 Hz after it (and the
-// second heard the first's 880 Hz), a hangup from the first baresip reaches
-// the second, and the CDR line. Then attended transfer (Refer-To with
-// Replaces of erin's second call): junction answers 501 today, JsSIP's refer
-// fails and both calls go on. See server/call_xfer.c.
+// Blind transfer through junction (issue #6, server/call_xfer.c), with JsSIP
+// in headless Chromium (erin, 440 Hz) and two auto-answering baresips:
+// "trunk" (trunk:itsp, 880 Hz) and "second" (trunk:two, 660 Hz).
+// 1. erin calls 0123 (baresip 1) and transfers it: session.refer('3000').
+//    Junction answers 202, calls baresip 2 itself, reports progress with
+//    NOTIFY sipfrag (100, then 200) and BYEs the browser. Checks: JsSIP's
+//    refer events in order, erin's session ended by the remote's BYE,
+//    baresip 2 established, baresip 1's recording has 440 Hz then 660 Hz
+//    (and baresip 2 heard 880 Hz), baresip 1's hangup reaches baresip 2, the
+//    CDR line, and that baresip 1 played all junction sent it (the stream
+//    must go on across the transfer).
+// 2. The trunk transfers erin: baresip 1 REFERs the call to 4000 (its ctrl
+//    "transfer"). Checks: baresip 2 answers, baresip 1's call ends, erin's
+//    session stays up and she hears 660 Hz, her hangup reaches baresip 2,
+//    which heard her 440 Hz, and the CDR line.
+// 3. Attended transfer (Refer-To with Replaces of erin's other call):
+//    junction answers 501 today; JsSIP's refer fails and both calls go on.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';

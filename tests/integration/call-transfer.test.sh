@@ -12,11 +12,14 @@
 #           A <-> B goes on and A's BYE reaches B.
 #  leave:   B hangs up right after the 202 (C answers 1 s later): the
 #           transfer still completes, and A's BYE reaches C.
+#  twice:   B's REFER without Refer-To -> 400; a second REFER while its
+#           transfer is pending (C answers in 1 s) -> 491; the first still
+#           completes.
 #  caller:  the caller A REFERs its dialog to 301 (trunk:pstn may dial 3xx
 #           too): NOTIFY 100/200 and BYE to A; B is then connected to C,
 #           and C's BYE reaches B.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 19
+tap_plan 21
 cd "$JN_WORK"
 J=127.0.0.1:15960
 A=15970
@@ -174,6 +177,13 @@ n=$((n + 1)); cdr_wait $n
 tap_check "leave: CDR line normal, C's leg received A's audio" \
   cdr_last 'r["cause"] == "normal" and r["legs"][0]["packets_sent"] >= 20 and r["legs"][1]["packets_received"] >= 20'
 tap_diag "$(tail -1 cdr.jsonl)"
+
+# ---- twice: a REFER without Refer-To, then one during a pending transfer.
+xfer twice xfer_b_twice.xml '<sip:300@127.0.0.1>' xfer_c.xml 1000 3000
+r=$(recvd b-twice.msg)
+tap_check "twice: B received: $r (exit $b_rc)" test "$b_rc" -eq 0 -a "$r" = "INVITE ACK 400 202 NOTIFY:100 491 NOTIFY:200 BYE"
+tap_check "twice: the first transfer completed: C got A's BYE (exit $c_rc, A exit $a_rc)" test "$c_rc" -eq 0 -a "$a_rc" -eq 0
+n=$((n + 1)); cdr_wait $n
 
 # ---- caller: A transfers B to C (301); C hangs up 1.5 s after answering.
 sed "s|@REFER_TO@|<sip:301@127.0.0.1>|" "$S/xfer_a_refer.xml" >a-caller.xml
