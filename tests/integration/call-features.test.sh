@@ -3,6 +3,9 @@
 # the phone (user alice, digest) calls through junction to a trunk, then
 #  - re-INVITE a=sendonly -> the trunk gets a re-INVITE with a=sendonly and
 #    the phone's 200 says a=recvonly; re-INVITE a=sendrecv -> the same back;
+#  - the trunk holds and resumes the same way -> the phone gets junction's
+#    re-INVITEs (a=sendonly, then a=sendrecv); the trunk's 200s say
+#    a=recvonly, a=sendrecv and carry a usable Contact;
 #  - INFO application/dtmf-relay "5" -> the trunk's media port receives
 #    RFC 4733 packets (PT 101, event 5; counted by a small UDP listener);
 #  - a trunk that answers 302 -> junction follows the Contact to a second
@@ -12,7 +15,7 @@
 #    CDR cancelled.
 # Scenarios: tests/integration/sipp/feat_*.xml (call_auth.xml for the 486).
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 18
+tap_plan 20
 cd "$JN_WORK"
 SIPP_DIR="$JN_SRCDIR/tests/integration/sipp"
 # Ports of this test only: 191xx signalling, 277xx-278xx media (sipp binds
@@ -150,10 +153,10 @@ uas hold 19170 27820 feat_trunk.xml "s/@MPORT@/$DTMF_PORT/g"
 sleep 0.3
 uac hold feat 19161 27810 feat_caller.xml 1500
 rc=$?
-tap_check "the phone's call: answered, hold (200 a=recvonly), resume (200 a=sendrecv), INFO 200, BYE (sipp exit $rc)" \
+tap_check "the phone's call: answered, hold (200 a=recvonly), resume (200 a=sendrecv), the trunk's hold and resume passed on, INFO 200, BYE (sipp exit $rc)" \
   test $rc -eq 0
 waitpid "$hold_pid"; trc=$?
-tap_check "the trunk's side: answered, re-INVITEs sendonly then sendrecv, BYE (sipp exit $trc)" test $trc -eq 0
+tap_check "the trunk's side: answered, re-INVITEs sendonly then sendrecv, its own hold (200 a=recvonly) and resume, BYE (sipp exit $trc)" test $trc -eq 0
 python3 - uac-hold.msg >hold-answers.txt <<'PY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
@@ -166,6 +169,23 @@ for block in re.split(r"\n-{20,}[^\n]*\n", text):
 PY
 tap_check "the phone's 200s to INVITE 2/3/4 say sendrecv, recvonly, sendrecv ($(tr '\n' ' ' <hold-answers.txt))" \
   test "$(sort -u hold-answers.txt | tr '\n' ' ')" = "2 sendrecv 3 recvonly 4 sendrecv "
+received uac-hold.msg INVITE >phone-invites.txt
+tap_check "the trunk's hold and resume reach the phone as junction's re-INVITEs a=sendonly, then a=sendrecv" \
+  test "$(grep -o '^a=\(sendonly\|sendrecv\|recvonly\|inactive\)' phone-invites.txt | tr '\n' ' ')" = "a=sendonly a=sendrecv "
+# junction's 200s to the trunk's own re-INVITEs (CSeq 1 and 2): their Contact is
+# the trunk's next remote target (RFC 3261 12.2.1.2) and must be an address.
+python3 - uas-hold.msg >trunk-200-contacts.txt <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+for block in re.split(r"\n-{20,}[^\n]*\n", text):
+    head, _, msg = block.partition("\n\n")
+    m = re.search(r"^CSeq:\s*(\d+) INVITE", msg, re.M)
+    if "message received" in head and msg.startswith("SIP/2.0 200") and m and int(m.group(1)) <= 2:
+        c = re.search(r"^Contact:\s*(.*)$", msg, re.M)
+        print(c.group(1).strip() if c else "(no Contact)")
+PY
+tap_check "... junction's 200s to the trunk's re-INVITEs carry a usable Contact ($(sort -u trunk-200-contacts.txt | tr '\n' ' '))" \
+  sh -c '[ -s trunk-200-contacts.txt ] && ! grep -qv "^<sip:junction@127.0.0.1:19160>$" trunk-200-contacts.txt'
 received uas-hold.msg INVITE >trunk-invites.txt
 tap_check "the trunk gets three INVITEs: the call, then a=sendonly, then a=sendrecv" \
   test "$(grep -o '^a=\(sendonly\|sendrecv\|recvonly\|inactive\)' trunk-invites.txt | tr '\n' ' ')" = "a=sendrecv a=sendonly a=sendrecv "
