@@ -13,7 +13,11 @@
 //    "transfer"). Checks: baresip 2 answers, baresip 1's call ends, erin's
 //    session stays up and she hears 660 Hz, her hangup reaches baresip 2,
 //    which heard her 440 Hz, and the CDR line.
-// 3. Attended transfer (Refer-To with Replaces of erin's other call):
+// 3. The trunk transfers erin to a user: bob (a second JsSIP UA, registered
+//    in the same page, auto-answering). Checks: bob's session confirmed,
+//    baresip 1's call ends, bob hears erin's 440 Hz, erin's hangup ends
+//    bob's session, the CDR line.
+// 4. Attended transfer (Refer-To with Replaces of erin's other call):
 //    junction answers 501 today; JsSIP's refer fails and both calls go on.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +25,7 @@ import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(19);
+plan(23);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
 const HTTP = 18990, WS = 18991, SIPPORT = 15980, PORT1 = 15990, CTRL1 = 15989, PORT2 = 15994, CTRL2 = 15993;
 const WSURL = `ws://127.0.0.1:${WS}`;
@@ -31,14 +35,15 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[sip]\nudp_listen = 127.0.0.1:${SIPPORT}\nauth_algorithms = MD5\n` +
   `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 27800\nport_max = 27899\n` +
   `[media]\nrtp_address = 127.0.0.1\nrtp_port_min = 28100\nrtp_port_max = 28199\n` +
-  `[user:erin]\npassword = er1n-secret\n` +
+  `[user:erin]\npassword = er1n-secret\n[user:bob]\npassword = b0b-secret\n` +
   `[trunk:itsp]\nhost = 127.0.0.1\nport = ${PORT1}\ntransport = udp\ncodecs = pcmu\n` +
   `[trunk:two]\nhost = 127.0.0.1\nport = ${PORT2}\ntransport = udp\ncodecs = pcmu\n` +
   // baresip answers only its account's user part: 0123 -> "trunk", 3000 -> "second".
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
   `[route:two]\nmatch = ^3\\d+$\nstrip = 4\nprepend = second\ntarget = trunk:two\n` +
   // What trunk:itsp may dial when it transfers erin: 4xxx -> "second".
-  `[route:itsp-xfer]\nmatch = ^4\\d+$\nfrom = trunk:itsp\nstrip = 4\nprepend = second\ntarget = trunk:two\n`;
+  `[route:itsp-xfer]\nmatch = ^4\\d+$\nfrom = trunk:itsp\nstrip = 4\nprepend = second\ntarget = trunk:two\n` +
+  `[route:itsp-bob]\nmatch = ^bob$\nfrom = trunk:itsp\ntarget = user:bob\n`;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // Two baresips, each auto-answering one account, playing a tone from an
@@ -67,6 +72,24 @@ const pageSetup = () => {
     jn.ua = ua;
     const t = setTimeout(() => res('timeout'), 8000);
     ua.on('connected', () => { clearTimeout(t); res('ok'); });
+    ua.start();
+  });
+  // A second UA, registered, that answers every call as session `slot`.
+  jn.answerer = (ws, user, password, slot) => new Promise(res => {
+    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
+                              register: true, session_timers: false });
+    const t = setTimeout(() => res('timeout'), 8000);
+    ua.on('registered', () => { clearTimeout(t); res('registered'); });
+    ua.on('registrationFailed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
+    ua.on('newRTCSession', e => {
+      if (e.originator !== 'remote') return;
+      jn.sessions[slot] = e.session;
+      e.session.on('confirmed', () => { jn.ended[slot] = jn.ended[slot] || null; jn.confirmed = (jn.confirmed || 0) + 1; });
+      e.session.on('ended', ev => { jn.ended[slot] = `${ev.originator} ${ev.cause}`; });
+      e.session.on('failed', ev => { jn.ended[slot] = `failed ${ev.originator} ${ev.cause}`; });
+      e.session.answer({ mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+                         pcConfig: { iceServers: [] } });
+    });
     ua.start();
   });
   // Calls target as session `slot`; notes how it ends in jn.ended[slot].
@@ -259,6 +282,29 @@ try {
   ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].media === 'transcode',
      `its CDR line: normal, transcode (${(cdrLines()[1] || {}).cause}, ${(cdrLines()[1] || {}).media})`, cdrLines()[1]);
 
+  // ---- the trunk transfers erin to a user: bob (another JsSIP UA) ----
+  const reg = await page.evaluate(([ws]) => jn.answerer(ws, 'bob', 'b0b-secret', 'bob'), [WSURL]);
+  const rf = await page.evaluate(() => jn.call('0123', 'f'));
+  await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.f.connection.iceConnectionState)), 5000);
+  await sleep(1000);
+  const e1f = c1.events.length;
+  await c1.command('transfer', `sip:bob@127.0.0.1:${SIPPORT}`);
+  const bobUp = await waitFor(() => page.evaluate(() => jn.confirmed === 1), 8000);
+  const gone1f = await waitFor(() => c1.events.slice(e1f).some(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(reg === 'registered' && rf === 'confirmed' && bobUp && gone1f,
+     `baresip 1 transfers erin's call to bob (user:bob): bob's session is confirmed, baresip 1's call ends (${reg}, ${rf}, bob ${!!bobUp}, closed ${!!gone1f})`,
+     junctionLog());
+  await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.bob.connection.iceConnectionState)), 5000);
+  await sleep(1000);
+  const bobHears = bobUp ? analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('bob'); return { s: x.samples, r: x.rate }; }))) : { freq: 0, rms: 0 };
+  ok(Math.abs(bobHears.freq - 440) <= 15 && bobHears.rms > 0.01 && await page.evaluate(() => jn.established('f')),
+     `erin's session stays up and bob hears her 440 Hz: peak ${bobHears.freq} Hz, rms ${bobHears.rms.toFixed(3)}`, bobHears);
+  const hf = await page.evaluate(() => jn.hangup('f'));
+  const bobEnded = await waitFor(() => page.evaluate(() => jn.ended.bob), 5000);
+  ok(hf === 'ended Terminated' && bobEnded === 'remote Terminated', `erin hangs up (${hf}): bob's session ends by junction's BYE (${bobEnded})`);
+  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'normal',
+     `its CDR line: normal, media ${(cdrLines()[2] || {}).media}`, cdrLines()[2]);
+
   // ---- attended transfer (Refer-To with Replaces): 501 today ----
   const ra = await page.evaluate(() => jn.call('0123', 'b'));
   const rb = await page.evaluate(() => jn.call('3001', 'c'));
@@ -268,8 +314,8 @@ try {
   const up = await page.evaluate(() => [jn.established('b'), jn.established('c')]);
   ok(up[0] && up[1], `... both calls go on (${up})`);
   const h = await page.evaluate(async () => [await jn.hangup('b'), await jn.hangup('c')]);
-  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 4, 3000) &&
-     cdrLines().slice(2).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
+  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 5, 3000) &&
+     cdrLines().slice(3).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
