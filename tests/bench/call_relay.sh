@@ -6,7 +6,9 @@
 # (-rtp_echo). While all K calls are up, for a window of ~10 s:
 #   junction's CPU time (utime + stime from /proc/PID/stat) per call and
 #   second, and per relayed packet (packet rate from the calls' CDRs);
-#   junction's VmRSS growth per call (idle after start -> K calls up).
+#   junction's VmRSS growth per call (idle after start -> K calls up);
+#   and, as a diagnostic, junction's CPU per call and second with the same
+#   K calls up but no RTP (timers and housekeeping alone).
 # The floor, measured in the same run on the same traffic: the same sipp
 # pair calling each other directly, the uas's answer pointing the RTP at
 # bench-udpfloor (tests/bench/bench_udpfloor.c), a minimal UDP relay
@@ -41,6 +43,8 @@ pcap=/usr/share/sip-tester/g711a.pcap
 play="<nop><action><exec play_pcap_audio=\"$pcap\"/></action></nop>"
 sed "s/@PT@/8/g; s/@CODEC@/PCMA/g; s|@MEDIA@|$play<pause milliseconds=\"7050\"/>$play|" \
   "$src/tests/integration/sipp/b2bua_uac.xml" >uac.xml
+sed "s/@PT@/8/g; s/@CODEC@/PCMA/g; s|@MEDIA@|<pause milliseconds=\"7050\"/>|" \
+  "$src/tests/integration/sipp/b2bua_uac.xml" >uac-quiet.xml
 sed "s/@PT@/8/g; s/@CODEC@/PCMA/g; s/@MPORT@/[media_port]/" "$src/tests/integration/sipp/b2bua_uas.xml" >uas.xml
 sed "s/@PT@/8/g; s/@CODEC@/PCMA/g; s/@MPORT@/$FLOOR/" "$src/tests/integration/sipp/b2bua_uas.xml" >uas-floor.xml
 
@@ -58,10 +62,10 @@ uas_start() {
   UAS_PID=$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "uas-$2.out")
 }
 uas_stop() { [ -n "${UAS_PID:-}" ] && kill "$UAS_PID" 2>/dev/null; UAS_PID=; }
-# uac_start TARGET K NAME: K calls, ramped over ~2 s, each ~14 s of RTP.
+# uac_start TARGET K NAME [SCENARIO]: K calls, ramped over ~2 s, each ~14 s.
 uac_start() {
   r=$(( $2 / 2 )); [ $r -ge 1 ] || r=1
-  timeout 120 sipp "$1" -sf uac.xml -s 5551000 -i 127.0.0.1 -p $UAC -mi 127.0.0.1 -mp $UAC_MP \
+  timeout 120 sipp "$1" -sf "${4:-uac.xml}" -s 5551000 -i 127.0.0.1 -p $UAC -mi 127.0.0.1 -mp $UAC_MP \
     -r $r -m "$2" -l "$2" -d $HOLD -nostdin -timeout 60s \
     -trace_err -error_file "uac-$3.err" >"uac-$3.out" 2>&1 &
   UAC_PID=$!
@@ -98,26 +102,36 @@ CONF
 rc=0
 last_ratio= last_rss=
 for k in $ks; do
-  # --- junction ------------------------------------------------------------
-  rm -f cdr.jsonl
-  "$build/junction" --config jn.conf >"jn-$k.log" 2>&1 &
-  jpid=$!
-  i=0
-  while ! curl -sf http://127.0.0.1:18590/api/v1/health >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -gt 100 ] && { echo "junction did not start" >&2; cat "jn-$k.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  sleep 0.5
-  rss0=$(rss $jpid)
-  uas_start uas.xml "jn$k"
-  uac_start 127.0.0.1:$J "$k" "jn$k"
-  sleep 3
-  c0=$(cpu $jpid); t0=$(now)
-  sleep $WINDOW
-  c1=$(cpu $jpid); t1=$(now); rss1=$(rss $jpid)
-  wait $UAC_PID; uac_rc=$?
-  uas_stop
-  kill -TERM $jpid; wait $jpid
+  # --- junction, with RTP; then the same calls without RTP -----------------
+  # junction_phase SCENARIO NAME: fresh junction and uas, K calls; sets
+  # jt (CPU ticks in the window), js/je (window), rss0/rss1, uac_rc.
+  junction_phase() {
+    rm -f cdr.jsonl
+    "$build/junction" --config jn.conf >"jn-$2.log" 2>&1 &
+    jpid=$!
+    i=0
+    while ! curl -sf http://127.0.0.1:18590/api/v1/health >/dev/null 2>&1; do
+      i=$((i + 1)); [ $i -gt 100 ] && { echo "junction did not start" >&2; cat "jn-$2.log" >&2; exit 1; }
+      sleep 0.1
+    done
+    sleep 0.5
+    rss0=$(rss $jpid)
+    uas_start uas.xml "$2"
+    uac_start 127.0.0.1:$J "$k" "$2" "$1"
+    sleep 3
+    c0=$(cpu $jpid); js=$(now)
+    sleep $WINDOW
+    c1=$(cpu $jpid); je=$(now); rss1=$(rss $jpid)
+    jt=$((c1 - c0))
+    wait $UAC_PID; uac_rc=$?
+    uas_stop
+    kill -TERM $jpid; wait $jpid || echo "# junction exit status $? after $2" >&2
+  }
+  junction_phase uac-quiet.xml "quiet$k"
+  q_us=$(awk -v t="$jt" -v s="$js" -v e="$je" -v k="$k" -v hz="$hz" 'BEGIN { printf "%.1f", t / hz * 1e6 / (k * (e - s)) }')
+  q_ok=$(sipp_count "uac-quiet$k.out" 'Successful call')
+  junction_phase uac.xml "jn$k"
+  t0=$js t1=$je
   j_ok=$(sipp_count "uac-jn$k.out" 'Successful call'); j_fail=$(sipp_count "uac-jn$k.out" 'Failed call')
   # Relayed packets per second of call, from the CDRs: what junction
   # received on both legs, over the calls' durations.
@@ -154,14 +168,15 @@ print("%.2f %d" % (pk / dur if dur else 0, relay))')
   set -- $(awk '/^packets/ {print $2}' "floor-$k.out")
   f_packets=$(( $2 - $1 ))
 
-  out=$(awk -v k="$k" -v hz="$hz" -v jt="$((c1 - c0))" -v js="$t0" -v je="$t1" -v pps="$j_pps" \
-      -v ft="$((f1 - f0))" -v fs="$s0" -v fe="$s1" -v fp="$f_packets" -v r0="$rss0" -v r1="$rss1" \
-      -v ok="$j_ok" -v failed="$j_fail" -v relay="$j_relay" 'BEGIN {
+  out=$(awk -v k="$k" -v hz="$hz" -v js="$t0" -v je="$t1" -v pps="$j_pps" \
+      -v ft="$((f1 - f0))" -v q="$q_us" -v qok="$q_ok" -v fs="$s0" -v fe="$s1" -v fp="$f_packets" -v r0="$rss0" -v r1="$rss1" \
+      -v ok="$j_ok" -v failed="$j_fail" -v relay="$j_relay" -v jt="$jt" 'BEGIN {
     jw = je - js; fw = fe - fs;
     jcpu = jt / hz * 1e6; fcpu = ft / hz * 1e6;
     printf "bench: relay_k%d_junction_failed %d calls (%d ok, %d relayed without decoding)\n", k, failed, ok, relay;
     printf "bench: relay_k%d_junction_cpu_per_call %.1f us/s\n", k, jcpu / (k * jw);
     printf "bench: relay_k%d_floor_cpu_per_call %.1f us/s\n", k, fcpu / (k * fw);
+    printf "bench: relay_k%d_junction_cpu_per_call_no_rtp %.1f us/s (the same calls up, no RTP; %d ok)\n", k, q, qok;
     jpk = pps * k * jw;
     if (jpk > 0) printf "bench: relay_k%d_junction_cpu_per_packet %.0f ns (%.0f packets/s)\n", k, jcpu * 1e3 / jpk, jpk / jw;
     if (fp > 0) printf "bench: relay_k%d_floor_cpu_per_packet %.0f ns (%.0f packets/s)\n", k, fcpu * 1e3 / fp, fp / fw;
