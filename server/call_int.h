@@ -158,6 +158,9 @@ struct call_leg {
 	rtc_rtp *rtp;
 	jn_mbridge *w_mb;	/* the bridge it is attached to (worker), NULL none */
 	int w_side;		/* its side there, -1 none */
+	bool w_resume;		/* w_seq/w_ts: where our stream to it goes on */
+	uint16_t w_seq;
+	uint32_t w_ts;
 	bool w_stopped;
 	/* final counters for the CDR (copied on the worker) */
 	bool have_stats;

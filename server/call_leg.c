@@ -401,6 +401,7 @@ bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const c
 		local = tp->local;
 	else
 		jn_addr_parse("127.0.0.1", 5060, &local);
+	l->local = local;
 	l->contact = make_contact(l->kind, &local);
 	return true;
 }
@@ -439,6 +440,7 @@ void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_ki
 		local = *sip_flow_local(flow);
 	else if (tp)
 		local = tp->local;
+	l->local = local; /* our Contact in responses to its re-INVITEs too */
 	l->contact = make_contact(kind, &local);
 }
 
@@ -884,6 +886,9 @@ void leg_request(call_leg *l, sip_tx *tx, const sip_msg *req)
 				l->ack_timer = 0;
 			}
 			jn_info(c->id, "leg %s: confirmed", l->name);
+			/* a hold passed across while we waited for the ACK */
+			if (l->pending_dir != l->local_dir)
+				leg_reinvite(l, l->pending_dir);
 		}
 		return;
 	}

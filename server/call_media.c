@@ -281,11 +281,19 @@ static void mb_digit(void *user, int from_side, char digit, bool end, unsigned d
 	call_post_event(c, to, EV_DIGIT, t);
 }
 
-/* Worker: the bridge goes, its legs are told. */
+/* Worker: the bridge goes, its legs are told where the stream we send
+ * them stands, so a later bridge continues it (no sequence jump back: a
+ * peer drops those as late or duplicate). */
 static void w_unbridge(call *c)
 {
+	uint64_t now = (uint64_t)g_get_monotonic_time();
 	for (int s = 0; s < 2; s++)
 		if (c->w_leg[s]) {
+			if (c->mb) {
+				media_bridge_resume_point(jn_mbridge_media(c->mb), s, now, &c->w_leg[s]->w_seq,
+							  &c->w_leg[s]->w_ts);
+				c->w_leg[s]->w_resume = true;
+			}
 			c->w_leg[s]->w_mb = NULL;
 			c->w_leg[s]->w_side = -1;
 			c->w_leg[s] = NULL;
@@ -318,6 +326,12 @@ static gboolean w_bridge(gpointer data)
 		mo.side[1].codec = j->cy;
 		mo.side[0].fmtp = *j->fx ? j->fx : NULL;
 		mo.side[1].fmtp = *j->fy ? j->fy : NULL;
+		call_leg *xy[2] = { j->x, j->y };
+		for (int s = 0; s < 2; s++)
+			if (xy[s]->w_resume) {
+				mo.side[s].seq_start = xy[s]->w_seq;
+				mo.side[s].ts_start = xy[s]->w_ts;
+			}
 		if (jn_mbridge_new(&mo, &c->mb)) {
 			call_post_event(c, j->x, EV_FAILED, "cannot bridge the media");
 		} else {
