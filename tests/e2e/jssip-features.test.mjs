@@ -78,7 +78,7 @@ const pageSetup = () => {
   jn.call = (target, { pcmu = false } = {}) => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 20000);
     jn.t0 = Date.now();
-    jn.dtmf = []; jn.holds = []; jn.ended = null; jn.sentSdp = null; jn.answerSdp = null;
+    jn.dtmf = []; jn.holds = []; jn.answers = []; jn.ended = null; jn.sentSdp = null; jn.answerSdp = null;
     jn.session = jn.ua.call(`sip:${target}@127.0.0.1`, {
       mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
       pcConfig: { iceServers: [] },
@@ -86,7 +86,7 @@ const pageSetup = () => {
         sdp: e => {
           if (e.originator === 'local' && e.type === 'offer' && pcmu) e.sdp = pcmuOnly(e.sdp);
           if (e.originator === 'local' && e.type === 'offer') jn.sentSdp = e.sdp;
-          if (e.originator === 'remote' && e.type === 'answer') jn.answerSdp = e.sdp;
+          if (e.originator === 'remote' && e.type === 'answer') { jn.answerSdp = e.sdp; jn.answers.push(e.sdp); }
         },
         newDTMF: e => {
           jn.dtmf.push({ originator: e.originator, tone: e.dtmf.tone });
@@ -182,9 +182,15 @@ try {
   const heard0 = await capture();
   logFrom = blog.length;
   const jlogFrom = fs.readFileSync(path.join(WORK, 'junction.log'), 'utf8').length;
+  const nHold = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.hold());
   const sendonly = await waitFor(() => /a=sendonly/.test(blog.slice(logFrom)), 4000);
-  ok(sendonly, 'browser hold: baresip gets a re-INVITE with a=sendonly', blog.slice(logFrom) + junctionLog());
+  // Chromium refuses a sendrecv answer to its sendonly offer: junction must say recvonly.
+  const dirOf = sdp => (sdp === 'none' ? 'no answer' : ((sdp || '').match(/^a=(sendrecv|sendonly|recvonly|inactive)/m) || [, 'sendrecv'])[1]);
+  const holdAns = await waitFor(() => page.evaluate(n => jn.answers.length > n, nHold), 3000) &&
+    dirOf(await page.evaluate(() => jn.answers[jn.answers.length - 1]));
+  ok(sendonly && holdAns === 'recvonly', `browser hold: junction answers ${holdAns}; baresip gets a re-INVITE with a=sendonly (${sendonly})`,
+     blog.slice(logFrom) + junctionLog());
   const held = await waitFor(() => page.evaluate(() => jn.session.isOnHold().local), 3000);
   await sleep(1000);
   const r0 = await page.evaluate(() => jn.received());
@@ -193,12 +199,14 @@ try {
   ok(held && silent.rms < 0.005, `... the browser is on hold and hears nothing: rms ${silent.rms.toFixed(4)} ` +
      `(before: ${heard0.freq} Hz rms ${heard0.rms.toFixed(3)}; ${r1 - r0} packets received meanwhile)`, silent);
   logFrom = blog.length;
+  const nAns = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.unhold());
   const sendrecv = await waitFor(() => /a=sendrecv/.test(blog.slice(logFrom)), 4000);
   await sleep(2000);
+  const unholdAns = dirOf(await page.evaluate(n => (jn.answers.length > n ? jn.answers[jn.answers.length - 1] : 'none'), nAns));
   const back = await capture();
-  ok(sendrecv && Math.abs(back.freq - 880) <= 15 && back.rms > 0.01,
-     `unhold: baresip gets a=sendrecv (${sendrecv}); 880 Hz heard again within 2 s: ${back.freq} Hz, rms ${back.rms.toFixed(3)}`,
+  ok(sendrecv && unholdAns === 'sendrecv' && Math.abs(back.freq - 880) <= 15 && back.rms > 0.01,
+     `unhold: junction answers ${unholdAns}, baresip gets a=sendrecv (${sendrecv}); 880 Hz heard again within 2 s: ${back.freq} Hz, rms ${back.rms.toFixed(3)}`,
      blog.slice(logFrom) + junctionLog());
   const jlog = fs.readFileSync(path.join(WORK, 'junction.log'), 'utf8').slice(jlogFrom);
   const srtpErr = jlog.split('\n').filter(l => /srtp/i.test(l) && /err|fail|replay|auth/i.test(l));
