@@ -12,6 +12,8 @@
 #           A <-> B goes on and A's BYE reaches B.
 #  leave:   B hangs up right after the 202 (C answers 1 s later): the
 #           transfer still completes, and A's BYE reaches C.
+#  gone-busy: B leaves after the 202 and C then answers 486: nobody is
+#           left to tell, so junction hangs A up (CDR failed, 486).
 #  twice:   B's REFER without Refer-To -> 400; a second REFER while its
 #           transfer is pending (C answers in 1 s) -> 491; the first still
 #           completes.
@@ -19,7 +21,7 @@
 #           too): NOTIFY 100/200 and BYE to A; B is then connected to C,
 #           and C's BYE reaches B.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 21
+tap_plan 24
 cd "$JN_WORK"
 J=127.0.0.1:15960
 A=15970
@@ -75,8 +77,8 @@ sipp_run() {
   timeout 40 sipp "$@" -i 127.0.0.1 -m 1 -nostdin -timeout 30s -timeout_error -trace_msg -message_file "$sn.msg" \
     -trace_err -error_file "$sn.err" >"$sn.out" 2>&1
 }
-# xfer CASE B_SCENARIO REFER_TO C_SCENARIO|- C_DELAY_MS A_MS: one transfer
-# case; sets a_rc, b_rc, c_rc (c_rc 0 when no C runs).
+# xfer CASE B_SCENARIO REFER_TO C_SCENARIO|- C_DELAY_MS A_MS [A_SCENARIO]:
+# one transfer case; sets a_rc, b_rc, c_rc (c_rc 0 when no C runs).
 xfer() {
   k=$1
   sed "s|@REFER_TO@|$3|" "$S/$2" >"b-$k.xml"
@@ -89,7 +91,7 @@ xfer() {
   sipp_run "b-$k" -sf "b-$k.xml" -p $B -mp 16220 &
   bpid=$!
   sleep 0.3
-  sipp_run "a-$k" "$J" -sf a.xml -s 200 -p $A -mp 16200 -d "$6"
+  sipp_run "a-$k" "$J" -sf "${7:-a.xml}" -s 200 -p $A -mp 16200 -d "$6"
   a_rc=$?
   wait $bpid; b_rc=$?
   if [ -n "$cpid" ]; then wait $cpid; c_rc=$?; fi
@@ -176,6 +178,16 @@ tap_check "leave: the transfer completed: C answered and got A's BYE (exit $c_rc
 n=$((n + 1)); cdr_wait $n
 tap_check "leave: CDR line normal, C's leg received A's audio" \
   cdr_last 'r["cause"] == "normal" and r["legs"][0]["packets_sent"] >= 20 and r["legs"][1]["packets_received"] >= 20'
+tap_diag "$(tail -1 cdr.jsonl)"
+
+# ---- gone-busy: B leaves, then C (ringing 1 s) says 486: A is hung up.
+xfer gone xfer_b_leave.xml '<sip:300@127.0.0.1>' xfer_c_busy.xml 1000 0 "$S/xfer_a_hungup.xml"
+r=$(recvd b-gone.msg); ra=$(recvd a-gone.msg)
+tap_check "gone-busy: B left after the 202 (exit $b_rc, received: $r), C said 486 (exit $c_rc)" \
+  test "$b_rc" -eq 0 -a "$r" = "INVITE ACK 202 NOTIFY:100 200" -a "$c_rc" -eq 0
+tap_check "gone-busy: junction hangs A up (exit $a_rc, received: $ra)" sh -c "test $a_rc -eq 0 && echo '$ra' | grep -q ' BYE\$'"
+n=$((n + 1)); cdr_wait $n
+tap_check "gone-busy: CDR line failed, 486" cdr_last 'r["cause"] == "failed" and r["sip_code"] == 486'
 tap_diag "$(tail -1 cdr.jsonl)"
 
 # ---- twice: a REFER without Refer-To, then one during a pending transfer.
