@@ -13,7 +13,10 @@
 # pair calling each other directly, the uas's answer pointing the RTP at
 # bench-udpfloor (tests/bench/bench_udpfloor.c), a minimal UDP relay
 # process that sends each packet on to the uas echo and back; its CPU time
-# over the same window, per packet it counted.
+# over the same window, per packet it counted. (sipp plays every call's pcap
+# from its one media port, so the floor sees one caller and uses two
+# sockets, where junction has two per call: with epoll that costs the floor
+# nothing per packet, and it is the least a relay must do.)
 #   tests/bench/call_relay.sh BUILDDIR [K...]      (default K: 50 200)
 # Runs itself inside a private network namespace (tests/lib/netns.sh).
 # Use a build without sanitizers for figures that mean something.
