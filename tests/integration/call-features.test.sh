@@ -2,7 +2,9 @@
 # In-call features between a SIP phone and a trunk, both sipp (issue #6):
 # the phone (user alice, digest) calls through junction to a trunk, then
 #  - re-INVITE a=sendonly -> the trunk gets a re-INVITE with a=sendonly and
-#    the phone's 200 says a=recvonly; re-INVITE a=sendrecv -> the same back;
+#    the phone's 200 says a=recvonly; UPDATE a=inactive -> the trunk gets a
+#    re-INVITE a=inactive, the phone's 200 says a=inactive; re-INVITE
+#    a=sendrecv -> the same back;
 #  - the trunk holds and resumes the same way -> the phone gets junction's
 #    re-INVITEs (a=sendonly, then a=sendrecv); the trunk's 200s say
 #    a=recvonly, a=sendrecv and carry a usable Contact;
@@ -153,22 +155,22 @@ uas hold 19170 27820 feat_trunk.xml "s/@MPORT@/$DTMF_PORT/g"
 sleep 0.3
 uac hold feat 19161 27810 feat_caller.xml 1500
 rc=$?
-tap_check "the phone's call: answered, hold (200 a=recvonly), resume (200 a=sendrecv), the trunk's hold and resume passed on, INFO 200, BYE (sipp exit $rc)" \
+tap_check "the phone's call: answered, hold (200 a=recvonly), UPDATE inactive (200 a=inactive), resume (200 a=sendrecv), the trunk's hold and resume passed on, INFO 200, BYE (sipp exit $rc)" \
   test $rc -eq 0
 waitpid "$hold_pid"; trc=$?
-tap_check "the trunk's side: answered, re-INVITEs sendonly then sendrecv, its own hold (200 a=recvonly) and resume, BYE (sipp exit $trc)" test $trc -eq 0
+tap_check "the trunk's side: answered, re-INVITEs sendonly, inactive, sendrecv, its own hold (200 a=recvonly) and resume, BYE (sipp exit $trc)" test $trc -eq 0
 python3 - uac-hold.msg >hold-answers.txt <<'PY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
 for block in re.split(r"\n-{20,}[^\n]*\n", text):
     head, _, msg = block.partition("\n\n")
-    if "message received" in head and msg.startswith("SIP/2.0 200") and "INVITE" in msg.split("CSeq:", 1)[-1].split("\n", 1)[0]:
+    if "message received" in head and msg.startswith("SIP/2.0 200") and re.search(r"^CSeq:\s*\d+ (INVITE|UPDATE)", msg, re.M):
         cseq = msg.split("CSeq:", 1)[1].split()[0]
         d = re.findall(r"^a=(sendrecv|sendonly|recvonly|inactive)", msg, re.M)
         print(cseq, d[0] if d else "sendrecv")
 PY
-tap_check "the phone's 200s to INVITE 2/3/4 say sendrecv, recvonly, sendrecv ($(tr '\n' ' ' <hold-answers.txt))" \
-  test "$(sort -u hold-answers.txt | tr '\n' ' ')" = "2 sendrecv 3 recvonly 4 sendrecv "
+tap_check "the phone's 200s to INVITE 2, INVITE 3, UPDATE 4, INVITE 5 say sendrecv, recvonly, inactive, sendrecv ($(sort -u hold-answers.txt | tr '\n' ' '))" \
+  test "$(sort -u hold-answers.txt | tr '\n' ' ')" = "2 sendrecv 3 recvonly 4 inactive 5 sendrecv "
 received uac-hold.msg INVITE >phone-invites.txt
 tap_check "the trunk's hold and resume reach the phone as junction's re-INVITEs a=sendonly, then a=sendrecv" \
   test "$(grep -o '^a=\(sendonly\|sendrecv\|recvonly\|inactive\)' phone-invites.txt | tr '\n' ' ')" = "a=sendonly a=sendrecv "
@@ -187,8 +189,8 @@ PY
 tap_check "... junction's 200s to the trunk's re-INVITEs carry a usable Contact ($(sort -u trunk-200-contacts.txt | tr '\n' ' '))" \
   sh -c '[ -s trunk-200-contacts.txt ] && ! grep -qv "^<sip:junction@127.0.0.1:19160>$" trunk-200-contacts.txt'
 received uas-hold.msg INVITE >trunk-invites.txt
-tap_check "the trunk gets three INVITEs: the call, then a=sendonly, then a=sendrecv" \
-  test "$(grep -o '^a=\(sendonly\|sendrecv\|recvonly\|inactive\)' trunk-invites.txt | tr '\n' ' ')" = "a=sendrecv a=sendonly a=sendrecv "
+tap_check "the trunk gets four INVITEs: the call, then a=sendonly, a=inactive, a=sendrecv" \
+  test "$(grep -o '^a=\(sendonly\|sendrecv\|recvonly\|inactive\)' trunk-invites.txt | tr '\n' ' ')" = "a=sendrecv a=sendonly a=inactive a=sendrecv "
 sleep 0.5
 kill -TERM $DL_PID 2>/dev/null; wait $DL_PID
 tap_diag "trunk media port: $(cat dtmf.json 2>/dev/null)"
