@@ -39,6 +39,7 @@ void call_unref(call *c)
 	g_free(c->number);
 	g_free(c->display);
 	g_free(c->reason);
+	g_free(c->transfer);
 	g_free(c);
 }
 
@@ -94,6 +95,7 @@ static void write_record(jn_call_layer *cl, const refusal *f, const call *c)
 			r.media = c->mst.relay ? JN_CDR_MEDIA_RELAY : JN_CDR_MEDIA_TRANSCODE;
 		else if (c->echo && c->answer_us)
 			r.media = JN_CDR_MEDIA_RELAY;
+		r.transfer = c->transfer;
 	}
 	jn_cdr_write(cl->cdr, &r);
 }

@@ -197,6 +197,8 @@ struct call {
 	bool xfer_from_gone; /* it hung up meanwhile */
 	uint32_t xfer_cseq;  /* its REFER's CSeq (NOTIFY id) */
 	int xfer_best;
+	char *transfer;	     /* for the record: what the last transfer did */
+	char xfer_number[JN_ROUTE_DIALLED_MAX + 1];
 	jn_cdr_cause cause;
 	int sip_code;
 	char *reason;

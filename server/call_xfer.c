@@ -95,6 +95,12 @@ static void attended(call_leg *x, call_leg *y, sip_tx *tx, const sip_msg *req, c
 	leg_notify_sipfrag(x, cseq, 200, "OK", true);
 	leg_hangup(x, true, 0, NULL);
 	media_stop_leg(x);
+	g_free(c->transfer);
+	c->transfer = g_strdup_printf("attended by %s: joined %s (%s)", x->peer ? x->peer : "?", c2->id,
+				      z->peer ? z->peer : "?");
+	g_free(c2->transfer);
+	c2->transfer = g_strdup_printf("attended by %s: %s went to call %s", x->peer ? x->peer : "?",
+				       z->peer ? z->peer : "?", c->id);
 	call_end(c2, NULL, JN_CDR_TRANSFERRED, 0, "attended transfer");
 	if (y->local_dir != SDP_DIR_SENDRECV)
 		leg_reinvite(y, SDP_DIR_SENDRECV);
@@ -149,6 +155,7 @@ void call_xfer_refer(call_leg *x, sip_tx *tx, const sip_msg *req)
 	c->xfer_from_gone = false;
 	c->xfer_cseq = req->cseq.num;
 	c->xfer_best = 0;
+	g_strlcpy(c->xfer_number, dialled, sizeof c->xfer_number);
 	jn_info(c->id, "leg %s transfers leg %s to %s (%s:%s)", x->name, y->name, dialled,
 		jn_route_target_str(rr.kind), rr.name);
 	leg_notify_sipfrag(x, c->xfer_cseq, 100, "Trying", false);
@@ -191,6 +198,9 @@ void call_xfer_answered(call *c, call_leg *l, const sip_msg *m)
 		leg_hangup(x, true, 0, NULL);
 		media_stop_leg(x);
 	}
+	g_free(c->transfer);
+	c->transfer = g_strdup_printf("blind by %s to %s (%s)", x->peer ? x->peer : "?", c->xfer_number,
+				      l->peer ? l->peer : "?");
 	c->xfer_from = NULL;
 	jn_info(c->id, "transfer done: leg %s <-> leg %s (%s)", y->name, l->name, l->peer);
 	/* The transferor may have held y first: the new party talks. */

@@ -148,6 +148,8 @@ char *jn_cdr_format(const jn_cdr_record *r)
 	json_array_append_new(legs, jleg("a", &r->legs[0]));
 	json_array_append_new(legs, jleg("b", &r->legs[1]));
 	json_object_set_new(o, "legs", legs);
+	if (r->transfer)
+		json_object_set_new(o, "transfer", json_string(r->transfer));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	char *line = g_strconcat(s ? s : "{}", "\n", NULL);

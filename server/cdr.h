@@ -65,6 +65,7 @@ typedef struct {
 	const char *reason;        /* free text (a Reason header, an error); may be NULL */
 	jn_cdr_media media;
 	jn_cdr_leg legs[2];        /* [0] the caller's leg (a), [1] the callee's (b) */
+	const char *transfer;      /* what a transfer did ("blind by user:erin to 3000 (trunk:two)"); NULL none */
 } jn_cdr_record;
 
 typedef struct {
