@@ -14,6 +14,9 @@
 #           transfer still completes, and A's BYE reaches C.
 #  gone-busy: B leaves after the 202 and C then answers 486: nobody is
 #           left to tell, so junction hangs A up (CDR failed, 486).
+#  hold:    B holds A first (re-INVITE sendonly, passed on to A), then
+#           REFERs: after the transfer junction resumes A (re-INVITE
+#           sendrecv), and A's BYE reaches C.
 #  twice:   B's REFER without Refer-To -> 400; a second REFER while its
 #           transfer is pending (C answers in 1 s) -> 491; the first still
 #           completes.
@@ -21,7 +24,7 @@
 #           too): NOTIFY 100/200 and BYE to A; B is then connected to C,
 #           and C's BYE reaches B.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 24
+tap_plan 27
 cd "$JN_WORK"
 J=127.0.0.1:15960
 A=15970
@@ -189,6 +192,16 @@ tap_check "gone-busy: junction hangs A up (exit $a_rc, received: $ra)" sh -c "te
 n=$((n + 1)); cdr_wait $n
 tap_check "gone-busy: CDR line failed, 486" cdr_last 'r["cause"] == "failed" and r["sip_code"] == 486'
 tap_diag "$(tail -1 cdr.jsonl)"
+
+# ---- hold: B holds, then transfers; A is resumed toward C.
+xfer hold xfer_b_hold.xml '<sip:300@127.0.0.1>' xfer_c.xml 0 2000 "$S/xfer_a_held.xml"
+r=$(recvd b-hold.msg); ra=$(recvd a-hold.msg); rc_=$(recvd c-hold.msg)
+tap_check "hold: B held and transferred (exit $b_rc, received: $r)" \
+  sh -c "test $b_rc -eq 0 && echo '$r' | grep -qxE 'INVITE ACK (100 )?200 202 NOTIFY:100 NOTIFY:200 BYE'"
+tap_check "hold: A was held (sendonly), resumed (sendrecv) after the transfer, and hung up (exit $a_rc, received: $ra)" \
+  sh -c "test $a_rc -eq 0 && echo '$ra' | grep -q ' 200 INVITE ACK INVITE ACK 200\$'"
+tap_check "hold: C answered and got A's BYE (exit $c_rc, received: $rc_)" test "$c_rc" -eq 0 -a "$rc_" = "INVITE ACK BYE"
+n=$((n + 1)); cdr_wait $n
 
 # ---- twice: a REFER without Refer-To, then one during a pending transfer.
 xfer twice xfer_b_twice.xml '<sip:300@127.0.0.1>' xfer_c.xml 1000 3000
