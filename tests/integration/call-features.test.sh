@@ -10,6 +10,8 @@
 #    a=recvonly, a=sendrecv and carry a usable Contact;
 #  - INFO application/dtmf-relay "5" -> the trunk's media port receives
 #    RFC 4733 packets (PT 101, event 5; counted by a small UDP listener);
+#  - toward a trunk with dtmf = info: the phone's INFO 5 and its RFC 4733
+#    key 7 both reach the trunk as one INFO each;
 #  - a trunk that answers 302 -> junction follows the Contact to a second
 #    sipp, which answers;
 #  - a trunk that answers 486 -> the phone gets 486, CDR busy;
@@ -17,7 +19,7 @@
 #    CDR cancelled.
 # Scenarios: tests/integration/sipp/feat_*.xml (call_auth.xml for the 486).
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 20
+tap_plan 23
 cd "$JN_WORK"
 SIPP_DIR="$JN_SRCDIR/tests/integration/sipp"
 # Ports of this test only: 191xx signalling, 277xx-278xx media (sipp binds
@@ -59,6 +61,14 @@ codecs = pcmu
 host = 127.0.0.1
 port = 19178
 codecs = pcmu
+[trunk:info]
+host = 127.0.0.1
+port = 19184
+codecs = pcmu
+dtmf = info
+[route:info]
+match = ^dtmfinfo$
+target = trunk:info
 [route:hold]
 match = ^feat$
 target = trunk:hold
@@ -99,6 +109,28 @@ while True:
             st["ends"] += 1
 PY
 
+# send4733.py PORT: the key 7 as RFC 4733 (after a few PCMU packets) to
+# junction's media port for the phone's leg (run by sipp's exec).
+cat >send4733.py <<'PY'
+import random, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst = ("127.0.0.1", int(sys.argv[1]))
+ssrc, seq, ts = random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)
+def send(pt, marker, stamp, payload):
+    global seq
+    s.sendto(struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq, stamp, ssrc) + payload, dst)
+    seq = (seq + 1) & 0xffff
+for i in range(10):
+    send(0, i == 0, ts, b"\xff" * 160); ts = (ts + 160) & 0xffffffff; time.sleep(0.02)
+for i in range(8):  # key 7, 160 ms, then the end packet three times
+    end = i >= 5
+    send(101, i == 0, ts, struct.pack("!BBH", 7, (0x80 if end else 0) | 10, 160 * min(i + 1, 6)))
+    time.sleep(0.02)
+ts = (ts + 960) & 0xffffffff
+for i in range(10):
+    send(0, False, ts, b"\xff" * 160); ts = (ts + 160) & 0xffffffff; time.sleep(0.02)
+PY
+
 # uas NAME PORT MPORT SCENARIO [SED]: a sipp trunk in the background (pid in
 # the variable NAME_pid); @MPORT@ in its SDP is MPORT unless SED sets it.
 uas() {
@@ -112,7 +144,7 @@ uas() {
 # uac NAME TARGET PORT MPORT SCENARIO WAIT [SIPP ARGS...]: alice's call (foreground).
 uac() {
   name=$1; target=$2; port=$3; mport=$4; sf=$5; wait=$6; shift 6
-  sed "s/@TARGET@/$target/g; s/@WAIT@/$wait/g; s/@CODE@/${CODE:-200}/g; s/@V@/0/g; s/@PT@/0/g" \
+  sed "s/@TARGET@/$target/g; s/@WAIT@/$wait/g; s/@CODE@/${CODE:-200}/g; s/@V@/0/g; s/@PT@/0/g; s/@SEND4733@/python3 send4733.py/g" \
     "$SIPP_DIR/$sf" >"uac-$name.xml"
   timeout 40 sipp "$J" -sf "uac-$name.xml" -i 127.0.0.1 -p "$port" -mp "$mport" -m 1 -nostdin -timeout 30s \
     -timeout_error -max_recv_loops 100 -trace_msg -message_file "uac-$name.msg" -trace_err \
@@ -203,6 +235,19 @@ tap_check "... and no INFO to the trunk (its dtmf is rfc4733)" test ! -s trunk-i
 wait_cdr 1
 tap_check "CDR 1: normal, relay (PCMU both sides)" test "$(cdr_field 1 cause) $(cdr_field 1 media)" = "normal relay"
 
+# ---- DTMF toward a trunk that wants INFO ----
+uas info 19184 27900 feat_info_trunk.xml
+sleep 0.3
+uac info dtmfinfo 19165 27910 feat_info_caller.xml 1000
+rc=$?
+waitpid "$info_pid"; irc=$?
+tap_check "dtmf = info trunk: the phone's INFO 5 and its RFC 4733 key 7 reach the trunk as INFO Signal=5, Signal=7 (sipp exits $rc, $irc)" \
+  test $rc -eq 0 -a $irc -eq 0
+received uas-info.msg INFO >info-infos.txt
+tap_check "... one INFO per key ($(grep -c '^INFO ' info-infos.txt))" test "$(grep -c '^INFO ' info-infos.txt)" -eq 2
+wait_cdr 2
+tap_check "CDR 2: normal, relay" test "$(cdr_field 2 cause) $(cdr_field 2 media)" = "normal relay"
+
 # ---- 302 followed to a second trunk contact ----
 uas second 19174 27830 b2bua_uas.xml 's/@PT@/0/g; s/@CODEC@/PCMU/g'
 uas redir 19172 27840 feat_redirect.xml 's/@CONTACT@/sip:second@127.0.0.1:19174/g'
@@ -216,8 +261,8 @@ received uas-second.msg INVITE >second-invites.txt
 tap_check "... the second got the INVITE to sip:second@127.0.0.1:19174" grep -q '^INVITE sip:second@127.0.0.1:19174 SIP/2.0' second-invites.txt
 waitpid "$second_pid"; r2=$?
 tap_check "... and the BYE (sipp exit $r2)" test $r2 -eq 0
-wait_cdr 2
-tap_check "CDR 2: normal, target trunk:redir" test "$(cdr_field 2 cause) $(cdr_field 2 target)" = "normal trunk:redir"
+wait_cdr 3
+tap_check "CDR 3: normal, target trunk:redir" test "$(cdr_field 3 cause) $(cdr_field 3 target)" = "normal trunk:redir"
 
 # ---- 486 from the trunk ----
 uas busy 19176 27860 feat_busy.xml
@@ -226,8 +271,8 @@ CODE=486 uac busy busy 19163 27870 call_auth.xml 0
 rc=$?
 tap_check "a trunk that answers 486: the phone gets 486 (sipp exit $rc)" test $rc -eq 0
 waitpid "$busy_pid"
-wait_cdr 3
-tap_check "CDR 3: busy, 486" test "$(cdr_field 3 cause) $(cdr_field 3 sip_code)" = "busy 486"
+wait_cdr 4
+tap_check "CDR 4: busy, 486" test "$(cdr_field 4 cause) $(cdr_field 4 sip_code)" = "busy 486"
 
 # ---- CANCEL while the trunk rings ----
 uas ring 19178 27880 feat_ring.xml
@@ -237,8 +282,8 @@ rc=$?
 tap_check "the phone cancels while the trunk rings: 200 for the CANCEL, 487 (sipp exit $rc)" test $rc -eq 0
 waitpid "$ring_pid"; r3=$?
 tap_check "... the trunk gets CANCEL, answers 487 and gets the ACK (sipp exit $r3)" test $r3 -eq 0
-wait_cdr 4
-tap_check "CDR 4: cancelled" test "$(cdr_field 4 cause)" = "cancelled"
+wait_cdr 5
+tap_check "CDR 5: cancelled" test "$(cdr_field 5 cause)" = "cancelled"
 
 for f in uac-*.err uas-*.err; do [ -s "$f" ] && tap_diag "$f: $(tail -5 "$f")"; done
 jn_stop; rc=$?
