@@ -139,8 +139,9 @@ junction_run() {
   else
     wait $jpid; st=$?; echo "# junction died during $1 (status $st); see $work/jn.log" >&2
   fi
-  [ $st -eq 0 ] || echo "# junction exit status $st after $1" >&2
+  [ $st -eq 0 ] || { echo "# junction exit status $st after $1" >&2; echo "$1 $st" >>jn-bad; }
 }
+
 
 # --- kamailio and junction, alternating ------------------------------------
 : >k.runs; : >j.runs
@@ -184,4 +185,5 @@ echo "bench: call_setup_junction_max_cps_0fail $best calls/s"
 sipp_rc=$(awk '$5 != 0 { bad = 1 } END { print bad + 0 }' k.runs j.runs)
 echo "# work dir $work"
 [ "$sipp_rc" -eq 0 ] || { echo "# a sipp run exited non-zero (uac-*.out, uac-*.err)" >&2; exit 1; }
+[ ! -e jn-bad ] || { echo "# junction did not exit 0 every time (jn.log)" >&2; exit 1; }
 [ -n "${JN_BENCH_KEEP:-}" ] || rm -rf "$work"
