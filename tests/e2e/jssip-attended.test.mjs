@@ -119,7 +119,9 @@ try {
   await pc.command('dial', `sip:5551234@127.0.0.1:${SIPPORT}`);
   await waitFor(() => page.evaluate(() => !!jn.s1), 8000);
   const a1 = await page.evaluate(() => jn.answer());
-  const h = 'not held'; // hold before the transfer: see docs/status.md (baresip's receive path after resume)
+  // No hold before the transfer: baresip 1.0 stops decoding after a re-INVITE
+  // that made it recvonly (a pcap shows our stream to it continuous).
+  const h = 'not held';
   const a2 = await page.evaluate(() => jn.call2('3001'));
   ok(reg === 'registered' && a1 === 'confirmed' &&  a2 === 'confirmed',
      `erin answers P, calls E (${reg} ${a1} ${h} ${a2})`, await wire({ last: 14, full: true }));
