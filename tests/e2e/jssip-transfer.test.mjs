@@ -17,15 +17,19 @@
 //    in the same page, auto-answering). Checks: bob's session confirmed,
 //    baresip 1's call ends, bob hears erin's 440 Hz, erin's hangup ends
 //    bob's session, the CDR line.
-// 4. Attended transfer (Refer-To with Replaces of erin's other call):
-//    junction answers 501 today; JsSIP's refer fails and both calls go on.
+// 4. Attended transfer: erin calls both baresips and refers the first to
+//    the second with Replaces naming her second call. Checks: JsSIP's refer
+//    events, both her sessions ended by junction, the baresips joined (a
+//    hangup passes, each hears the other's tone to the end), the CDR lines
+//    (her second call "transferred", the first normal, both saying so).
+//    (tests/e2e/jssip-attended.test.mjs covers it from an inbound call.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(23);
+plan(25);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
 const HTTP = 18990, WS = 18991, SIPPORT = 15980, PORT1 = 15990, CTRL1 = 15989, PORT2 = 15994, CTRL2 = 15993;
 const WSURL = `ws://127.0.0.1:${WS}`;
@@ -241,8 +245,9 @@ try {
   // After the transfer the call's legs are the trunk (erin's callee) and
   // the second baresip: both PCMU, so relayed.
   ok(c.caller === 'user:erin' && c.route === 'out' && c.cause === 'normal' && c.media === 'relay' &&
+     c.transfer === 'blind by user:erin to 3000 (trunk:two)' &&
      legs.length === 2 && legs.every(g => g.kind === 'rtp' && g.codec && /pcmu/i.test(g.codec) && g.packets_received > 50),
-     `CDR: caller ${c.caller}, route ${c.route}, cause ${c.cause} (${c.reason}), media ${c.media}, legs ${legs.map(g => `${g.kind}/${g.codec}/${g.packets_received}`).join(' ')}`, c);
+     `CDR: caller ${c.caller}, route ${c.route}, cause ${c.cause} (${c.reason}), transfer "${c.transfer}", media ${c.media}, legs ${legs.map(g => `${g.kind}/${g.codec}/${g.packets_received}`).join(' ')}`, c);
 
   // The stream toward baresip 1 must go on across the transfer (same SSRC,
   // sequence and timestamp continuing): a jump back makes it drop packets
@@ -279,8 +284,9 @@ try {
   const w2b = decWav(b2.snd);
   const h2b = segment(w2b, 0.5, 1.5);
   ok(Math.abs(h2b.freq - 440) <= 15 && h2b.rms > 0.01, `baresip 2 heard erin's 440 Hz: peak ${h2b.freq} Hz, rms ${h2b.rms.toFixed(3)}`, { h2b, files: fs.readdirSync(b2.snd) });
-  ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].media === 'transcode',
-     `its CDR line: normal, transcode (${(cdrLines()[1] || {}).cause}, ${(cdrLines()[1] || {}).media})`, cdrLines()[1]);
+  ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].media === 'transcode' &&
+     cdrLines()[1].transfer === 'blind by trunk:itsp to 4000 (trunk:two)',
+     `its CDR line: normal, transcode, transfer "${(cdrLines()[1] || {}).transfer}" (${(cdrLines()[1] || {}).cause}, ${(cdrLines()[1] || {}).media})`, cdrLines()[1]);
 
   // ---- the trunk transfers erin to a user: bob (another JsSIP UA) ----
   const reg = await page.evaluate(([ws]) => jn.answerer(ws, 'bob', 'b0b-secret', 'bob'), [WSURL]);
@@ -302,20 +308,38 @@ try {
   const hf = await page.evaluate(() => jn.hangup('f'));
   const bobEnded = await waitFor(() => page.evaluate(() => jn.ended.bob), 5000);
   ok(hf === 'ended Terminated' && bobEnded === 'remote Terminated', `erin hangs up (${hf}): bob's session ends by junction's BYE (${bobEnded})`);
-  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'normal',
-     `its CDR line: normal, media ${(cdrLines()[2] || {}).media}`, cdrLines()[2]);
+  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'normal' &&
+     /^blind by trunk:itsp to bob \(/.test(cdrLines()[2].transfer || ''),
+     `its CDR line: normal, media ${(cdrLines()[2] || {}).media}, transfer "${(cdrLines()[2] || {}).transfer}"`, cdrLines()[2]);
 
-  // ---- attended transfer (Refer-To with Replaces): 501 today ----
+  // ---- attended transfer: erin calls both baresips, then joins them ----
   const ra = await page.evaluate(() => jn.call('0123', 'b'));
   const rb = await page.evaluate(() => jn.call('3001', 'c'));
+  const e1g = c1.events.length, e2g = c2.events.length;
   const evs2 = ra === 'confirmed' && rb === 'confirmed' ? await page.evaluate(() => jn.refer('b', '3001', 'c')) : [];
-  ok(evs2.join(', ') === 'requestFailed 501', `attended: refer('3001', {replaces}) with two calls up (${ra}, ${rb}): JsSIP saw ${evs2.join(', ')}`,
+  ok(evs2.join(', ') === 'requestSucceeded 202, trying 100, accepted 200, ended remote Terminated',
+     `attended: refer('3001', {replaces: her call to 3001}) with two calls up (${ra}, ${rb}): JsSIP saw ${evs2.join(', ')}`,
      junctionLog());
-  const up = await page.evaluate(() => [jn.established('b'), jn.established('c')]);
-  ok(up[0] && up[1], `... both calls go on (${up})`);
-  const h = await page.evaluate(async () => [await jn.hangup('b'), await jn.hangup('c')]);
-  ok(h.every(x => x === 'ended Terminated') && await waitFor(() => cdrLines().length === 5, 3000) &&
-     cdrLines().slice(3).every(r => r.cause === 'normal'), `erin hangs both up (${h}): two more CDR lines, normal`, cdrLines());
+  const endedC = await waitFor(() => page.evaluate(() => jn.ended.c), 3000);
+  const bothUp = c1.events.slice(e1g).filter(e => e.type === 'CALL_CLOSED').length === 0 &&
+                 c2.events.slice(e2g).filter(e => e.type === 'CALL_CLOSED').length === 0;
+  ok(endedC === 'remote Terminated' && bothUp, `... her call to 3001 is ended by junction too (${endedC}); both baresips stay in their calls (${bothUp})`,
+     JSON.stringify([c1.events.slice(e1g), c2.events.slice(e2g)]));
+  await sleep(3000);
+  await c1.command('hangup');
+  const closedG = await waitFor(() => c2.events.slice(e2g).some(e => e.type === 'CALL_CLOSED'), 5000);
+  ok(closedG, 'baresip 1 hangs up: the BYE reaches baresip 2 (they were joined)', JSON.stringify(c2.events.slice(e2g)));
+  await sleep(500);
+  const last = w => { const t = windows(w); let n = 0; while (n < t.length && t[t.length - 1 - n] === t[t.length - 1]) n++; return { f: t[t.length - 1], n }; };
+  const l1 = last(decWav(b1.snd)), l2 = last(decWav(b2.snd));
+  ok(l1.f === 660 && l1.n >= 4 && l2.f === 880 && l2.n >= 4,
+     `after the join baresip 1 hears ${l1.f} Hz (${l1.n / 4} s to the end) and baresip 2 hears ${l2.f} Hz (${l2.n / 4} s)`, { l1, l2 });
+  await waitFor(() => cdrLines().length === 5, 3000);
+  const [g1, g2] = cdrLines().slice(3);
+  ok(g1 && g2 && g1.cause === 'transferred' && /^attended by user:erin/.test(g1.transfer || '') &&
+     g2.cause === 'normal' && /^attended by user:erin: joined /.test(g2.transfer || '') && g2.legs.every(g => g.kind === 'rtp'),
+     `CDR: her call to 3001 ${g1 && g1.cause} (${g1 && g1.transfer}); the call to 0123 ${g2 && g2.cause} (${g2 && g2.transfer})`,
+     cdrLines().slice(3));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {

@@ -144,8 +144,8 @@ r=$(recvd c-ok.msg); u=$(first_ruri c-ok.msg)
 tap_check "ok: C (trunk:c) was called at $u by junction and received: $r" \
   test "$u" = "sip:300@127.0.0.1:$C" -a "$r" = "INVITE ACK BYE"
 n=$((n + 1)); cdr_wait $n
-tap_check "ok: one CDR line, trunk:pstn -> 200 (route to-b), normal, PCMA relayed" \
-  cdr_last 'r["caller"] == "trunk:pstn" and r["callee"] == "200" and r["route"] == "to-b" and r["cause"] == "normal" and r["media"] == "relay"'
+tap_check "ok: one CDR line, trunk:pstn -> 200 (route to-b), normal, PCMA relayed, transfer \"blind by trunk:b to 300 (trunk:c)\"" \
+  cdr_last 'r["caller"] == "trunk:pstn" and r["callee"] == "200" and r["route"] == "to-b" and r["cause"] == "normal" and r["media"] == "relay" and r.get("transfer") == "blind by trunk:b to 300 (trunk:c)"'
 # B sends no RTP; only C (echoing A) does: any packet junction sent A and
 # any the final b leg received came through C after the transfer.
 tap_check "ok: ... its legs are A and C: A was sent C's echo, C's leg received it" \
@@ -158,8 +158,8 @@ r=$(recvd b-refused.msg)
 tap_check "refused: A's call went on and A hung up (exit $a_rc); B received: $r (exit $b_rc)" \
   sh -c "test $a_rc -eq 0 -a $b_rc -eq 0 && echo '$r' | grep -qx 'INVITE ACK 40[34] BYE'"
 n=$((n + 1)); cdr_wait $n
-tap_check "refused: CDR line normal, caller hung up, B was the callee to the end" \
-  cdr_last 'r["cause"] == "normal" and r["reason"] == "caller hung up" and r["target"] == "trunk:b"'
+tap_check "refused: CDR line normal, caller hung up, B was the callee to the end, no transfer" \
+  cdr_last 'r["cause"] == "normal" and r["reason"] == "caller hung up" and r["target"] == "trunk:b" and "transfer" not in r'
 
 # ---- busy: C answers 486; the call A <-> B goes on.
 xfer busy xfer_b_busy.xml '<sip:300@127.0.0.1>' xfer_c_busy.xml 0 2000
@@ -169,7 +169,7 @@ tap_check "busy: A hung up normally (exit $a_rc); C said 486 (exit $c_rc, receiv
 tap_check "busy: the failure NOTIFY says \"SIP/2.0 486 Busy Here\", Subscription-State terminated" \
   sh -c "grep -q '^SIP/2.0 486 Busy Here' b-busy.msg && grep -q '^Subscription-State: terminated' b-busy.msg"
 n=$((n + 1)); cdr_wait $n
-tap_check "busy: CDR line normal, caller hung up" cdr_last 'r["cause"] == "normal" and r["reason"] == "caller hung up"'
+tap_check "busy: CDR line normal, caller hung up, no transfer" cdr_last 'r["cause"] == "normal" and r["reason"] == "caller hung up" and "transfer" not in r'
 
 # ---- leave: B hangs up after the 202 while C still rings (answers in 1 s).
 xfer leave xfer_b_leave.xml '<sip:300@127.0.0.1>' xfer_c.xml 1000 4000
@@ -179,8 +179,8 @@ tap_check "leave: B left after the 202 (exit $b_rc, received: $r)" \
 tap_check "leave: the transfer completed: C answered and got A's BYE (exit $c_rc, received: $rc_); A hung up normally (exit $a_rc)" \
   test "$c_rc" -eq 0 -a "$rc_" = "INVITE ACK BYE" -a "$a_rc" -eq 0
 n=$((n + 1)); cdr_wait $n
-tap_check "leave: CDR line normal, C's leg received A's audio" \
-  cdr_last 'r["cause"] == "normal" and r["legs"][0]["packets_sent"] >= 20 and r["legs"][1]["packets_received"] >= 20'
+tap_check "leave: CDR line normal, transfer blind by trunk:b, C's leg received A's audio" \
+  cdr_last 'r["cause"] == "normal" and r.get("transfer") == "blind by trunk:b to 300 (trunk:c)" and r["legs"][0]["packets_sent"] >= 20 and r["legs"][1]["packets_received"] >= 20'
 tap_diag "$(tail -1 cdr.jsonl)"
 
 # ---- gone-busy: B leaves, then C (ringing 1 s) says 486: A is hung up.
@@ -228,7 +228,8 @@ rb=$(recvd b-caller.msg); rc_=$(recvd c-caller.msg); u=$(first_ruri c-caller.msg
 tap_check "caller: B is connected to C ($u): C's BYE reaches B (B exit $b_rc, received: $rb; C exit $c_rc, received: $rc_)" \
   test "$b_rc" -eq 0 -a "$c_rc" -eq 0 -a "$rb" = "INVITE ACK BYE" -a "$rc_" = "INVITE ACK 200" -a "$u" = "sip:301@127.0.0.1:$C"
 n=$((n + 1)); cdr_wait $n
-tap_check "caller: CDR line normal" cdr_last 'r["cause"] == "normal"'
+tap_check "caller: CDR line normal, transfer \"blind by trunk:pstn to 301 (trunk:c)\"" \
+  cdr_last 'r["cause"] == "normal" and r.get("transfer") == "blind by trunk:pstn to 301 (trunk:c)"'
 tap_diag "$(tail -1 cdr.jsonl)"
 tap_check "$n CDR lines in all (one per call)" test "$(cdr_lines)" -eq $n
 
