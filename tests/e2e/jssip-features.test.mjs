@@ -143,6 +143,11 @@ const pageSetup = () => {
 };
 
 const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+// Directions of the INVITEs junction sent baresip since offset `from` of its
+// log (its -s trace prints "UDP <from> -> <to>" above each message).
+const invitesToTrunk = (log, from) => [...log.slice(from).matchAll(
+  new RegExp(`UDP 127\\.0\\.0\\.1:${SIPPORT} -> 127\\.0\\.0\\.1:${TRUNKPORT}\\r?\\n(INVITE [\\s\\S]*?)(?:\\x1b\\[;m|$)`, 'g'))]
+  .map(m => (m[1].match(/^a=(sendrecv|sendonly|recvonly|inactive)/m) || [, 'sendrecv'])[1]);
 const wavsNow = () => new Set(fs.readdirSync(SND).filter(f => /dec.*\.wav$/.test(f)));
 
 let jn, browser, bs, ctl, blog = '';
@@ -194,7 +199,7 @@ try {
   logFrom = blog.length;
   const nHold = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.hold());
-  const sendonly = await waitFor(() => /a=sendonly/.test(blog.slice(logFrom)), 4000);
+  const sendonly = await waitFor(() => invitesToTrunk(blog, logFrom).includes('sendonly'), 4000);
   // Chromium refuses a sendrecv answer to its sendonly offer: junction must say recvonly.
   const dirOf = sdp => (sdp === 'none' ? 'no answer' : ((sdp || '').match(/^a=(sendrecv|sendonly|recvonly|inactive)/m) || [, 'sendrecv'])[1]);
   const holdAns = await waitFor(() => page.evaluate(n => jn.answers.length > n, nHold), 3000) &&
@@ -212,7 +217,7 @@ try {
   logFrom = blog.length;
   const nAns = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.unhold());
-  const sendrecv = await waitFor(() => /a=sendrecv/.test(blog.slice(logFrom)), 4000);
+  const sendrecv = await waitFor(() => invitesToTrunk(blog, logFrom).includes('sendrecv'), 4000);
   await sleep(2000);
   const unholdAns = dirOf(await page.evaluate(n => (jn.answers.length > n ? jn.answers[jn.answers.length - 1] : 'none'), nAns));
   const back = await capture();
