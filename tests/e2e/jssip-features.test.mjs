@@ -20,14 +20,15 @@
 //  f. A trunk that never answers ([sip] ring_timeout = 5): the browser's
 //     call fails with 480 after ~5 s, CDR no_answer; baresip's call ends.
 //  g. The browser tab closed mid-call: baresip gets BYE within 40 s; CDR
-//     cause browser_gone.
+//     cause browser_gone. The same when only the media goes (the page
+//     closes its RTCPeerConnection, its WebSocket stays): BYE both ways.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(22);
+plan(25);
 // Ports of this test only: 19xxx signalling, 27xxx media.
 const HTTP = 19080, WS = 19081, SIPPORT = 19060, TRUNKPORT = 19070, CTRL = 19089; // not 19071: baresip's SIP/TLS
 const WSURL = `ws://127.0.0.1:${WS}`;
@@ -320,6 +321,23 @@ try {
   await waitFor(() => cdrLines().length >= 4, 3000);
   const c4 = cdrLines()[3] || {};
   ok(c4.cause === 'browser_gone', `... CDR cause ${c4.cause} (${c4.reason})`, c4);
+
+  // ---- g2. The media goes (the page closes its peer connection) while the WS stays ----
+  const evH = ctl.events.length;
+  const res5 = await page.evaluate(() => jn.call('0126'));
+  const estH = await waitFor(() => ctl.events.slice(evH).some(e => e.type === 'CALL_ESTABLISHED'), 3000);
+  await sleep(1000);
+  const goneAt = Date.now();
+  await page.evaluate(() => jn.session.connection.close());
+  const goneH = await waitFor(() => ctl.events.slice(evH).find(e => e.type === 'CALL_CLOSED'), 40000);
+  const tookH = Date.now() - goneAt;
+  ok(res5 === 'confirmed' && estH && goneH && tookH <= 40000,
+     `media gone, WS still up: baresip's call ends after ${tookH} ms (${goneH && goneH.param})`, junctionLog());
+  const endedH = await waitFor(() => page.evaluate(() => jn.ended), 5000);
+  ok(/^remote /.test(endedH || ''), `... and the browser gets junction's BYE (ended: ${endedH})`, junctionLog());
+  await waitFor(() => cdrLines().length >= 5, 3000);
+  const c5 = cdrLines()[4] || {};
+  ok(c5.cause === 'browser_gone', `... CDR cause ${c5.cause} (${c5.reason})`, c5);
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
   diag('CDR: ' + JSON.stringify(cdrLines()));
 } catch (e) {
