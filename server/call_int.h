@@ -118,6 +118,8 @@ struct call_leg {
 	uint32_t cseq;
 	bool auth_tried, cancel_wanted, early;
 	sip_tx *tx;	   /* our pending INVITE (first or re-INVITE) */
+	sip_tx *acked_tx;  /* the last one a 2xx answered (repeated 2xx: ACK again) */
+	uint32_t acked_cseq;
 	bool reinvite;	   /* tx is a re-INVITE */
 	sdp_dir pending_dir;
 	bool reoffer_wait; /* a browser leg's re-offer is being made */

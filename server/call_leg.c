@@ -478,6 +478,15 @@ static bool make_dialog(call_leg *l, const sip_msg *m)
 
 static void on_invite_response(void *user, sip_tx *tx, int status, const char *data, size_t len);
 
+/* Our INVITE transactions keep their call alive for as long as they live
+ * (Timer M: a 2xx may be repeated after the first one), not only until
+ * the first final response. */
+static void hold_call(sip_tx *tx, call *c)
+{
+	if (tx)
+		sip_tx_set_data(tx, call_ref(c), (GDestroyNotify)call_unref);
+}
+
 static void invite_now(call_leg *l)
 {
 	call *c = l->c;
@@ -495,11 +504,11 @@ static void invite_now(call_leg *l)
 			sip_tls_set_peer(tls, &l->remote, l->host, l->tls_verify,
 					 jn_config_str(cl->cfg, "sip", "tls_ca_file"), l->peer);
 	}
-	int rc = sip_stack_send_request(cl->sip, l->kind, l->flow, &l->remote, &q, on_invite_response, call_ref(c),
-					&l->tx);
+	int rc = sip_stack_send_request(cl->sip, l->kind, l->flow, &l->remote, &q, on_invite_response, c, &l->tx);
 	g_string_free(extra, TRUE);
+	if (!rc)
+		hold_call(l->tx, c);
 	if (rc) {
-		call_unref(c);
 		l->tx = NULL;
 		call_branch_failed(c, l, 503, "cannot send the INVITE");
 		return;
@@ -590,18 +599,24 @@ static void on_invite_response(void *user, sip_tx *tx, int status, const char *d
 	jn_call_layer *cl = c->cl;
 	(void)len;
 	call_leg *l = NULL;
-	for (size_t i = 0; i < c->n_legs; i++)
+	for (size_t i = 0; i < c->n_legs && !l; i++)
 		if (c->legs[i]->tx == tx)
+			l = c->legs[i];
+	for (size_t i = 0; i < c->n_legs && !l; i++)
+		if (c->legs[i]->acked_tx == tx && status >= 200)
 			l = c->legs[i];
 	sip_msg *m = NULL;
 	sip_parse_err pe;
 	if (data && sip_msg_parse(data, len, &m, &pe))
 		m = NULL;
 	if (!l || !cl) {
-		/* The leg is gone (cancelled, call ended): a late 2xx still
-		 * needs its ACK and a BYE. */
-		if (status >= 200)
-			call_unref(c);
+		sip_msg_unref(m);
+		return;
+	}
+	if (l->acked_tx == tx && l->tx != tx) {
+		/* The 2xx again: our ACK was lost (§13.2.2.4: ACK every 2xx). */
+		if (status < 300 && l->dlg)
+			send_ack(l, l->acked_cseq);
 		sip_msg_unref(m);
 		return;
 	}
@@ -616,6 +631,10 @@ static void on_invite_response(void *user, sip_tx *tx, int status, const char *d
 		return;
 	}
 	l->tx = NULL;
+	if (status < 300) {
+		l->acked_tx = tx;
+		l->acked_cseq = l->cseq;
+	}
 	if (l->reinvite) {
 		l->reinvite = false;
 		on_reinvite_response(l, status, m);
@@ -647,7 +666,6 @@ static void on_invite_response(void *user, sip_tx *tx, int status, const char *d
 		call_branch_failed(c, l, status, why);
 	}
 	sip_msg_unref(m);
-	call_unref(c);
 }
 
 /* ---- re-INVITEs of ours (hold passed across) ---- */
@@ -723,10 +741,11 @@ void leg_send_reinvite(call_leg *l, char *sdp, sdp_dir dir)
 	leg_timer_request_headers(l, extra);
 	sip_req_opts o = { .contact = l->contact, .content_type = "application/sdp", .extra = extra->str,
 			   .body = { sdp, strlen(sdp) } };
-	int rc = send_in_dialog(l, SIP_METHOD_INVITE, &o, on_invite_response, call_ref(c), &l->tx);
+	int rc = send_in_dialog(l, SIP_METHOD_INVITE, &o, on_invite_response, c, &l->tx);
 	g_string_free(extra, TRUE);
+	if (!rc)
+		hold_call(l->tx, c);
 	if (rc) {
-		call_unref(c);
 		l->tx = NULL;
 		if (l->media == LM_WEBRTC)
 			media_reoffer_cancel(l);
