@@ -745,6 +745,12 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 		call_respond(cl, tx, 503, "Draining");
 		return;
 	}
+	if (sip_pl_isset(req->replaces)) {
+		/* RFC 3891 from outside (a party REFERred to us): not served yet.
+		 * Our own attended transfers come as REFER (call_xfer.c). */
+		call_respond(cl, tx, 501, "Not Implemented (INVITE with Replaces)");
+		return;
+	}
 	char who[JN_ROUTE_NAME_MAX + 1];
 	jn_route_party party = JN_ROUTE_USER;
 	const char *trunk = match_trunk(cl, from);
