@@ -250,6 +250,8 @@ static gboolean w_set_remote(gpointer data)
 				}
 				if (m->n_fmts)
 					rtc_rtp_set_clock_rate(l->rtp, m->fmts[0].rate);
+				/* a peer that is sendonly or inactive receives nothing from us */
+				rtc_rtp_set_send(l->rtp, m->dir == SDP_DIR_SENDRECV || m->dir == SDP_DIR_RECVONLY);
 				set_crypto(c, l, m, j->srtp_required);
 			}
 		}
