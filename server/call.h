@@ -53,7 +53,7 @@ typedef struct {
 	/* Our SDP answer for the page (candidates inline): once, early (the
 	 * page's ICE and DTLS come up while the callee rings). */
 	void (*answer)(void *user, const char *call_id, const char *sdp);
-	/* "ringing", "answered". */
+	/* "ringing", "answered"; "held" / "resumed" when the far side holds. */
 	void (*progress)(void *user, const char *call_id, const char *state);
 	/* A local ICE candidate found late ("candidate:...", NULL = done). */
 	void (*candidate)(void *user, const char *call_id, const char *cand);

@@ -36,6 +36,13 @@ void ext_ended(call_leg *l, int code, const char *reason)
 		o->ended(o->user, l->c->id, l->c->answer_us ? 0 : code, reason ? reason : l->c->reason);
 }
 
+void ext_direction(call_leg *l, sdp_dir dir)
+{
+	const jn_call_ext_ops *o = &l->ext_ops;
+	if (o->progress)
+		o->progress(o->user, l->c->id, dir == SDP_DIR_SENDRECV ? "resumed" : "held");
+}
+
 void ext_dtmf(call_leg *l, char digit)
 {
 	const jn_call_ext_ops *o = &l->ext_ops;

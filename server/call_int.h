@@ -311,6 +311,8 @@ const char *leg_kind_str(const call_leg *l);
 void ext_progress(call_leg *l, uint16_t code, const char *sdp);
 void ext_ended(call_leg *l, int code, const char *reason);
 void ext_dtmf(call_leg *l, char digit);
+/* The far side held ("held") or resumed ("resumed") the page's call. */
+void ext_direction(call_leg *l, sdp_dir dir);
 /* A new call with its caller leg `a` (call.c), the route looked up and the
  * caller's limit slot (and the callee user's when callee_held) held. */
 call *call_new_from(jn_call_layer *cl, const char *id, jn_route_party party, const char *who,

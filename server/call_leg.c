@@ -708,8 +708,10 @@ void leg_reinvite(call_leg *l, sdp_dir dir)
 	call *c = l->c;
 	l->pending_dir = dir;
 	if (l->ext) {
-		/* the JSON channel has no re-offer toward the page yet: the held
-		 * side simply sends nothing */
+		/* No re-offer toward a JSON-channel page yet: it is told in a
+		 * state message; the held side simply gets no audio. */
+		if (dir != l->local_dir)
+			ext_direction(l, dir);
 		l->local_dir = dir;
 		return;
 	}
