@@ -433,7 +433,8 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			if (l->inv_tx)
 				call_respond(cl, l->inv_tx, 488, reason);
 			l->inv_tx = NULL;
-			call_end(c, l, JN_CDR_REJECTED, 488, text);
+			/* a JSON-channel page hears of it through its leg's hangup */
+			call_end(c, l->ext ? NULL : l, JN_CDR_REJECTED, 488, text);
 		} else if (l != c->a && l->state != LS_DONE) {
 			call_branch_failed(c, l, 500, text);
 		} else if (l == c->a) {

@@ -1,14 +1,13 @@
-/* jn_call: the call layer. It takes the SIP stack's INVITEs and in-dialog
- * requests, admits only callers that pass digest authentication (407),
- * routes the dialled number through the dial plan, counts call limits,
- * runs each call's media on a worker and writes one CDR line per call.
+/* jn_call: the call layer, a B2BUA. It takes the SIP stack's INVITEs and
+ * in-dialog requests, admits a trunk by its source address or a user by
+ * digest authentication (407), routes the dialled number through the dial
+ * plan, counts call limits, places the callee's legs (a trunk, or every
+ * registered contact of a user), bridges the media on a worker (relay or
+ * transcode) and writes one CDR line per call. Hold, DTMF, transfers and
+ * session timers are handled in dialog. Calls from the browser JSON channel
+ * come in through jn_call_ext_place.
  *
- * This slice serves the built-in "echo" target: a WebRTC peer connection
- * (rtc_pc, echo mode) made from the INVITE's SDP offer, answered in the
- * 200 OK. BYE from either side ends a call; CANCEL before the answer gives
- * 487. Other targets (users, trunks, conferences) answer 480 for now.
- *
- * Everything here runs on the core thread; each call's rtc_pc lives on its
+ * Everything here runs on the core thread; each call's media lives on its
  * worker and is reached only through posted closures. See docs/calls.md. */
 #ifndef JN_CALL_H
 #define JN_CALL_H

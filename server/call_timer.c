@@ -64,6 +64,12 @@ static void st_schedule(call_leg *l, uint32_t interval, bool we_refresh)
 
 void leg_timer_request_headers(call_leg *l, GString *extra)
 {
+	if (l->st_interval && l->st_we_refresh) {
+		/* our refresh of a running session: the same interval, us refreshing */
+		g_string_append_printf(extra, "Supported: timer\r\nSession-Expires: %u;refresher=uac\r\n",
+				       l->st_interval);
+		return;
+	}
 	if (!l->st_cfg.session_expires)
 		return;
 	sip_buf b;
