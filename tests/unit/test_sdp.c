@@ -668,6 +668,24 @@ static void test_dir_answer(void)
 
 /* Our offer to a trunk, answered by another instance of us, then read
  * back: covers sdp_offer, sdp_answer and sdp_process_answer together. */
+/* srtp = optional toward a trunk: RTP/AVP carrying our a=crypto lines, so a
+ * peer without SDES still answers plain RTP (RFC 4568 §7.1.1 best effort). */
+static void test_offer_best_effort(void)
+{
+	sdp_local l = local_rtp();
+	l.transport = SDP_TRANSPORT_RTP;
+	l.n_sdes = 1;
+	GString *offer = g_string_new(NULL);
+	sdp_error err;
+	g_assert_cmpint(sdp_offer(&l, offer, &err), ==, 0);
+	sdp_session *o = parse_ok(offer->str, offer->len, "best-effort offer");
+	g_assert_cmpint(o->media[0].proto, ==, SDP_PROTO_RTP_AVP);
+	g_assert_cmpuint(o->media[0].n_cryptos, ==, 1);
+	g_assert_cmpuint(o->media[0].cryptos[0].tag, ==, 1);
+	sdp_unref(o);
+	g_string_free(offer, TRUE);
+}
+
 static void offer_answer_loop(sdp_transport tr, sdp_dir hold, sdp_dir want_local)
 {
 	sdp_local caller = local_rtp();
@@ -675,6 +693,8 @@ static void offer_answer_loop(sdp_transport tr, sdp_dir hold, sdp_dir want_local
 	caller.dir = hold;
 	caller.codecs = codecs_webrtc;
 	caller.n_codecs = G_N_ELEMENTS(codecs_webrtc);
+	if (tr == SDP_TRANSPORT_RTP)
+		caller.n_sdes = 0; /* keys on RTP/AVP are best-effort SRTP: see test_offer_best_effort */
 	GString *offer = g_string_new(NULL);
 	sdp_error err;
 	g_assert_cmpint(sdp_offer(&caller, offer, &err), ==, 0);
@@ -1134,5 +1154,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/fmtp-iter", test_fmtp_iter);
 	g_test_add_func("/sdp/truncations", test_truncations);
 	g_test_add_func("/sdp/local-errors", test_local_errors);
+	g_test_add_func("/sdp/offer-best-effort", test_offer_best_effort);
 	return g_test_run();
 }
