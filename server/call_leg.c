@@ -124,6 +124,33 @@ void leg_prefer(call_leg *l, const char *first)
 		}
 }
 
+/* The codec of the leg l will be bridged to goes first: its negotiated
+ * one, else the first of its offer that we have (a SIP phone's answer is
+ * made only once the callee answered). */
+static void prefer_peer(call_leg *l, const call_leg *peer)
+{
+	if (!peer)
+		return;
+	if (peer->have_desc) {
+		leg_prefer(l, peer->codec);
+		return;
+	}
+	for (size_t i = 0; peer->offer && i < peer->offer->n_media; i++) {
+		const sdp_media *m = &peer->offer->media[i];
+		if (m->type != SDP_MEDIA_AUDIO || !m->port)
+			continue;
+		for (size_t k = 0; k < m->n_fmts; k++)
+			for (size_t j = 0; j < l->n_codecs; j++)
+				if (sdp_str_ieq(m->fmts[k].name, l->codecs[j].name)) {
+					char name[16];
+					g_snprintf(name, sizeof name, "%.*s", (int)m->fmts[k].name.l, m->fmts[k].name.p);
+					leg_prefer(l, name);
+					return;
+				}
+		return;
+	}
+}
+
 char *leg_rtp_sdp(call_leg *l, const sdp_session *offer, sdp_dir dir, sdp_neg *neg, char **err)
 {
 	jn_call_layer *cl = l->c->cl;
@@ -371,8 +398,7 @@ bool leg_setup_trunk(call_leg *l, const char *trunk, const char *number, const c
 	char **codecs = jn_config_list(cfg, sec, "codecs");
 	l->n_codecs = call_codecs_from_list(codecs, l->codecs, CALL_MAX_CODECS);
 	g_strfreev(codecs);
-	if (peer && peer->have_desc)
-		leg_prefer(l, peer->codec);
+	prefer_peer(l, peer);
 	/* An IP literal is used as is; a name is resolved when the INVITE
 	 * goes (RFC 3263: SRV when no port is set). */
 	jn_addr_parse(l->host, (uint16_t)(port ? port : l->kind == SIP_TP_TLS ? 5061 : 5060), &l->remote);
@@ -421,8 +447,7 @@ void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_ki
 	if (l->media == LM_RTP) {
 		l->n_codecs = G_N_ELEMENTS(l->codecs) < cl->n_codecs ? G_N_ELEMENTS(l->codecs) : cl->n_codecs;
 		memcpy(l->codecs, cl->codecs, l->n_codecs * sizeof l->codecs[0]);
-		if (peer && peer->have_desc)
-			leg_prefer(l, peer->codec);
+		prefer_peer(l, peer);
 	}
 	char tag[17], cid[25];
 	sip_build_token(tag, 16);
