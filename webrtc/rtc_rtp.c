@@ -8,6 +8,7 @@
 #include <srtp2/srtp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,12 +19,33 @@
 #include "webrtc/rtc_srtp.h"
 
 #define KEY_LEN 30 /* 16-byte key || 14-byte salt for both suites */
+#define POLL_BATCH 64
+
+/* One epoll set per GMainContext for every leg's sockets.
+ *
+ * With one GLib fd source per socket, each wake-up of a worker made GLib
+ * poll() every socket of every leg on it: the kernel walks all of them per
+ * packet, so a relayed packet cost grew with the number of calls (most of
+ * the CPU at 100 calls). The legs of a context share one epoll fd instead,
+ * watched by a single source: a wake-up costs the sockets that are ready.
+ * The source is found again through the context itself
+ * (g_main_context_find_source_by_funcs_user_data), so there is no global
+ * table; it goes away with the last socket. */
+typedef struct {
+	GSource src;
+	int epfd;
+	unsigned users;		/* sockets registered */
+	/* The batch being dispatched: a leg freed from another leg's callback
+	 * clears its entries here so they are skipped. */
+	struct epoll_event ev[POLL_BATCH];
+	int n, next;
+} rtp_poller;
 
 struct rtc_rtp {
 	rtc_rtp_opts o;
 	char *id;
 	int fd[2];	   /* RTP, RTCP (-1 with mux) */
-	GSource *src[2];
+	rtp_poller *poller; /* the context's; registered fds: fd[i] >= 0 */
 	GSource *rtcp_timer;
 	uint16_t port;
 	bool have_remote;
@@ -358,11 +380,9 @@ static void on_rtcp(rtc_rtp *r, uint8_t *buf, size_t len, const jn_addr *from)
 	}
 }
 
-static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+static void on_readable(rtc_rtp *r, int fd)
 {
-	rtc_rtp *r = data;
 	bool rtcp_sock = fd == r->fd[1];
-	(void)cond;
 
 	/* Drain what is queued, a bounded batch so one leg cannot starve the
 	 * worker's other sources. */
@@ -389,7 +409,6 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 		else
 			r->st.bad_in++;
 	}
-	return G_SOURCE_CONTINUE;
 }
 
 /* ---- send ---- */
@@ -503,12 +522,93 @@ static gboolean on_rtcp_timer(gpointer data)
 
 /* ---- setup ---- */
 
-static GSource *watch(rtc_rtp *r, int fd)
+static gboolean poller_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
-	GSource *s = g_unix_fd_source_new(fd, G_IO_IN);
-	g_source_set_callback(s, (GSourceFunc)(void (*)(void))on_readable, r, NULL);
-	g_source_attach(s, r->o.context);
-	return s;
+	rtp_poller *p = (rtp_poller *)src;
+	(void)cb;
+	(void)data;
+
+	p->n = epoll_wait(p->epfd, p->ev, POLL_BATCH, 0);
+	for (p->next = 0; p->next < p->n; p->next++) {
+		uintptr_t v = (uintptr_t)p->ev[p->next].data.ptr;
+		rtc_rtp *r = (rtc_rtp *)(v & ~(uintptr_t)1);
+		if (r)
+			on_readable(r, r->fd[v & 1]);
+	}
+	p->n = p->next = 0;
+	return G_SOURCE_CONTINUE;
+}
+
+static void poller_finalize(GSource *src)
+{
+	rtp_poller *p = (rtp_poller *)src;
+	if (p->epfd >= 0)
+		close(p->epfd);
+}
+
+static GSourceFuncs poller_funcs = {
+	.dispatch = poller_dispatch,
+	.finalize = poller_finalize,
+};
+
+/* The context's poller, made on first use. NULL if epoll fails. */
+static rtp_poller *poller_get(GMainContext *ctx)
+{
+	GSource *s = g_main_context_find_source_by_funcs_user_data(ctx, &poller_funcs, &poller_funcs);
+	if (s)
+		return (rtp_poller *)s;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return NULL;
+	s = g_source_new(&poller_funcs, sizeof(rtp_poller));
+	rtp_poller *p = (rtp_poller *)s;
+	p->epfd = epfd;
+	g_source_set_name(s, "rtc_rtp poller");
+	/* Not blocked while it dispatches: blocking removes and re-adds the
+	 * fd, and each change wakes the context through its eventfd.
+	 * The callbacks never iterate the context. */
+	g_source_set_can_recurse(s, TRUE);
+	/* The user data is only the key for find_source_by_funcs_user_data. */
+	g_source_set_callback(s, NULL, &poller_funcs, NULL);
+	g_source_add_unix_fd(s, epfd, G_IO_IN);
+	g_source_attach(s, ctx);
+	g_source_unref(s); /* the context holds it until poller_put drops the last fd */
+	return p;
+}
+
+static int poller_add(rtc_rtp *r, int i)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	ev.data.ptr = (void *)((uintptr_t)r | (uintptr_t)i);
+	if (!r->poller && !(r->poller = poller_get(r->o.context)))
+		return errno ? errno : EIO;
+	if (epoll_ctl(r->poller->epfd, EPOLL_CTL_ADD, r->fd[i], &ev) < 0)
+		return errno;
+	r->poller->users++;
+	return 0;
+}
+
+/* Unregisters and closes the leg's sockets; skips its pending events. */
+static void poller_remove(rtc_rtp *r)
+{
+	rtp_poller *p = r->poller;
+
+	for (int i = 0; i < 2; i++) {
+		if (r->fd[i] < 0)
+			continue;
+		if (p && epoll_ctl(p->epfd, EPOLL_CTL_DEL, r->fd[i], NULL) == 0)
+			p->users--;
+		close(r->fd[i]);
+		r->fd[i] = -1;
+	}
+	if (!p)
+		return;
+	for (int k = p->next + 1; k < p->n; k++)
+		if (((uintptr_t)p->ev[k].data.ptr & ~(uintptr_t)1) == (uintptr_t)r)
+			p->ev[k].data.ptr = NULL;
+	if (!p->users)
+		g_source_destroy(&p->src); /* finalized once its dispatch, if any, returns */
+	r->poller = NULL;
 }
 
 /* Binds RTP on an even port of the range and RTCP on the next one. */
@@ -591,9 +691,14 @@ int rtc_rtp_new(const rtc_rtp_opts *o, rtc_rtp **out, char **err)
 		return rc;
 	}
 	media_latch_init(&r->latch, &base, o->latching, o->latch_hold_ms);
-	r->src[0] = watch(r, r->fd[0]);
-	if (r->fd[1] >= 0)
-		r->src[1] = watch(r, r->fd[1]);
+	for (int i = 0; i < 2 && !rc; i++)
+		if (r->fd[i] >= 0)
+			rc = poller_add(r, i);
+	if (rc) {
+		*err = g_strdup_printf("cannot watch the rtp sockets: %s", g_strerror(rc));
+		rtc_rtp_free(r);
+		return rc;
+	}
 	r->rtcp_timer = g_timeout_source_new(o->rtcp_interval_ms ? o->rtcp_interval_ms : 5000);
 	g_source_set_callback(r->rtcp_timer, on_rtcp_timer, r, NULL);
 	g_source_attach(r->rtcp_timer, r->o.context);
@@ -605,14 +710,7 @@ void rtc_rtp_free(rtc_rtp *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < 2; i++) {
-		if (r->src[i]) {
-			g_source_destroy(r->src[i]);
-			g_source_unref(r->src[i]);
-		}
-		if (r->fd[i] >= 0)
-			close(r->fd[i]);
-	}
+	poller_remove(r);
 	if (r->rtcp_timer) {
 		g_source_destroy(r->rtcp_timer);
 		g_source_unref(r->rtcp_timer);
