@@ -22,7 +22,8 @@ struct jn_mbridge {
 	char *id;
 	media_bridge *br;
 	side_state side[2];
-	GSource *timer;
+	GSource *timer;		/* ready time set by arm() */
+	bool ticking;		/* 20 ms ticks: transcoding or a digit to send */
 	uint64_t next_tick_us;
 	media_bridge_out out;
 	uint8_t rx_buf[RTC_RTP_BUF]; /* rtc_pc packets, copied once */
@@ -122,22 +123,82 @@ static void check_timeout(jn_mbridge *b, uint64_t now)
 	}
 }
 
+/* When check_timeout could next fire: the earliest moment a side that has
+ * not timed out yet reaches media_timeout_ms of silence; -1 for never.
+ * Packets only push it later, so a timer armed for it may fire early:
+ * it then re-arms, about once per media_timeout_ms on a live call. */
+static gint64 timeout_due(jn_mbridge *b, uint64_t now)
+{
+	gint64 due = -1;
+	if (!b->o.media_timeout_ms || !b->o.timeout)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (b->side[i].timed_out)
+			continue;
+		uint64_t t = now - media_bridge_idle_us(b->br, i, now) + (uint64_t)b->o.media_timeout_ms * 1000u;
+		if (due < 0 || (gint64)t < due)
+			due = (gint64)t;
+	}
+	return due;
+}
+
+/* Sets when the timer runs next: the next 20 ms tick while ticking, else
+ * the next possible media timeout. */
+static void arm(jn_mbridge *b, uint64_t now)
+{
+	gint64 t = b->ticking ? (gint64)b->next_tick_us : timeout_due(b, now);
+	if (g_source_get_ready_time(b->timer) != t)
+		g_source_set_ready_time(b->timer, t);
+}
+
 static gboolean on_tick(gpointer data)
 {
 	jn_mbridge *b = data;
 	uint64_t now = now_us();
 
-	/* GLib timers fire late under load: catch up on the ticks missed
-	 * (a few at most) so the decoding paths keep 20 ms per tick. */
-	for (int n = 0; n < 4 && now >= b->next_tick_us; n++) {
-		media_bridge_tick(b->br, now, &b->out);
-		flush(b, NULL, 0);
-		b->next_tick_us += TICK_US;
+	if (b->ticking) {
+		unsigned sent = 0;
+		/* GLib timers fire late under load: catch up on the ticks
+		 * missed (a few at most) so the decoding paths keep 20 ms per
+		 * tick. */
+		for (int n = 0; n < 4 && now >= b->next_tick_us; n++) {
+			media_bridge_tick(b->br, now, &b->out);
+			sent += b->out.count;
+			flush(b, NULL, 0);
+			b->next_tick_us += TICK_US;
+		}
+		if (now >= b->next_tick_us)
+			b->next_tick_us = now + TICK_US;
+		/* A relay ticks only to send key presses: a tick with nothing
+		 * to send means the last press is done. */
+		if (media_bridge_is_relay(b->br) && !sent)
+			b->ticking = false;
 	}
-	if (now >= b->next_tick_us)
-		b->next_tick_us = now + TICK_US;
 	check_timeout(b, now);
+	arm(b, now);
 	return G_SOURCE_CONTINUE;
+}
+
+static gboolean timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	(void)src;
+	return cb(data);
+}
+
+/* A bare source driven by its ready time alone. */
+static GSourceFuncs timer_funcs = {
+	.dispatch = timer_dispatch,
+};
+
+/* Starts 20 ms ticks now (a key press to send on a relay). */
+static void start_ticks(jn_mbridge *b)
+{
+	uint64_t now = now_us();
+	if (b->ticking)
+		return;
+	b->ticking = true;
+	b->next_tick_us = now;
+	arm(b, now);
 }
 
 int jn_mbridge_new(const jn_mbridge_opts *o, jn_mbridge **out)
@@ -166,10 +227,20 @@ int jn_mbridge_new(const jn_mbridge_opts *o, jn_mbridge **out)
 	}
 	jn_info(b->id, "bridge %s <-> %s (%s)", legs[0].codec, legs[1].codec,
 		media_bridge_is_relay(b->br) ? "relay" : "transcode");
-	b->next_tick_us = now_us() + TICK_US;
-	b->timer = g_timeout_source_new(TICK_US / 1000u);
+	uint64_t now = now_us();
+	b->ticking = !media_bridge_is_relay(b->br);
+	/* A relay's tick at once (it generates nothing yet) marks the
+	 * bridge's start, from which a side that never sends is timed out;
+	 * a transcoder's first tick does that 20 ms later, as it always did. */
+	if (!b->ticking)
+		media_bridge_tick(b->br, now, &b->out);
+	b->next_tick_us = now + TICK_US;
+	b->timer = g_source_new(&timer_funcs, sizeof(GSource));
+	g_source_set_name(b->timer, "jn_mbridge tick");
 	g_source_set_callback(b->timer, on_tick, b, NULL);
+	g_source_set_ready_time(b->timer, -1);
 	g_source_attach(b->timer, o->context);
+	arm(b, now);
 	*out = b;
 	return 0;
 }
@@ -221,7 +292,10 @@ void jn_mbridge_rx(jn_mbridge *b, int side, const uint8_t *buf, size_t len)
 
 int jn_mbridge_send_digit(jn_mbridge *b, int to_side, char digit, unsigned duration_ms)
 {
-	return media_bridge_send_digit(b->br, to_side, digit, duration_ms);
+	int rc = media_bridge_send_digit(b->br, to_side, digit, duration_ms);
+	if (!rc)
+		start_ticks(b);
+	return rc;
 }
 
 void jn_mbridge_get_stats(const jn_mbridge *b, jn_mbridge_stats *st)

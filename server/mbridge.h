@@ -4,9 +4,12 @@
  * (rtc_pc); both live on the same worker. The bridge wraps a media_bridge
  * made from the two negotiated codec descriptions: relay when they match,
  * transcode otherwise. Packets each leg receives go into media_bridge_push
- * and what comes out is sent on the other leg at once; a 20 ms timer on the
- * worker's context runs media_bridge_tick (decode, resample, encode, DTMF).
- * No allocation and no lock per packet.
+ * and what comes out is sent on the other leg at once. A timer on the
+ * worker's context runs media_bridge_tick (decode, resample, encode, DTMF)
+ * every 20 ms while transcoding, or while a queued key press goes out as
+ * RFC 4733 on a relay; a relay with nothing to generate has no periodic
+ * timer (only one at the moment a side could time out), so its worker wakes
+ * for packets only. No allocation and no lock per packet.
  *
  * rtc_rtp legs are wired by jn_mbridge_attach_rtp (the bridge becomes the
  * leg's receiver). rtc_pc legs keep the callback given at their creation:
@@ -61,7 +64,7 @@ typedef struct {
 	bool timed_out[2];
 } jn_mbridge_stats;
 
-/* Creates the bridge and starts its 20 ms timer. 0, or EINVAL/ENOENT (a
+/* Creates the bridge and its timer (20 ms ticks when transcoding). 0, or EINVAL/ENOENT (a
  * codec the media engine cannot handle) or ENOMEM. */
 int jn_mbridge_new(const jn_mbridge_opts *o, jn_mbridge **out);
 /* Stops the timer and detaches from the legs; NULL is fine. Returns NULL. */

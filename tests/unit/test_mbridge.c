@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "media/codec.h"
+#include "media/dtmf.h"
 #include "media/rtp.h"
 #include "media/sdp.h"
 #include "server/mbridge.h"
@@ -588,6 +589,129 @@ static void test_browser_leg(void)
 	close(p2.fd);
 }
 
+/* How many sources ctx dispatched over ms of real time. */
+static unsigned dispatches_for_ms(GMainContext *ctx, unsigned ms)
+{
+	unsigned n = 0;
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+	while (g_get_monotonic_time() < end) {
+		while (g_main_context_iteration(ctx, FALSE))
+			n++;
+		g_usleep(1000);
+	}
+	return n;
+}
+
+/* A relay with nothing to generate has no periodic tick: its worker wakes
+ * for packets only. A transcoder on the same legs ticks every 20 ms. */
+static void test_relay_no_timer(void)
+{
+	GMainContext *ctx = g_main_context_new();
+	phone p1 = phone_new(), p2 = phone_new();
+	rtc_rtp_opts ro = { .context = ctx, .address = "127.0.0.1", .id = "t" };
+	rtc_rtp *a = NULL, *b = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_rtp_new(&ro, &a, &err), ==, 0);
+	g_assert_cmpint(rtc_rtp_new(&ro, &b, &err), ==, 0);
+	jn_addr a1 = lo_addr(p1.port), a2 = lo_addr(p2.port);
+	g_assert_cmpint(rtc_rtp_set_remote(a, &a1, NULL, false), ==, 0);
+	g_assert_cmpint(rtc_rtp_set_remote(b, &a2, NULL, false), ==, 0);
+	/* With a media timeout far away: a timer exists, armed for later. */
+	timeout_log tl = { 0 };
+	jn_mbridge_opts o = { .context = ctx, .id = "call-7",
+			      .side = { side("PCMU", 0, 1), side("PCMU", 0, 2) },
+			      .media_timeout_ms = 30000, .timeout = on_timeout, .user = &tl };
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+	g_assert_cmpuint(dispatches_for_ms(ctx, 150), ==, 0);
+
+	/* A packet is one dispatch (the sockets' source), nothing more. */
+	uint8_t pkt[200], in[2000];
+	size_t n = rtp_write_header(pkt, sizeof pkt, 0, false, 1, 160, 0x1234);
+	memset(pkt + n, 0x55, 160);
+	phone_send(&p1, a, pkt, n + 160);
+	unsigned d = dispatches_for_ms(ctx, 100);
+	g_assert_cmpuint(d, ==, 1);
+	g_assert_cmpint(recv(p2.fd, in, sizeof in, 0), ==, (ssize_t)(n + 160));
+	jn_mbridge_free(br);
+
+	o.side[1] = side("PCMA", 8, 2);
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+	d = dispatches_for_ms(ctx, 150);
+	g_test_message("transcoder: %u dispatches in 150 ms", d);
+	g_assert_cmpuint(d, >=, 3);
+	g_assert_cmpuint(tl.calls, ==, 0);
+	jn_mbridge_free(br);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	g_main_context_unref(ctx);
+	close(p1.fd);
+	close(p2.fd);
+}
+
+/* A key press queued on a relay goes out as RFC 4733 (ticks run for it),
+ * then the ticks stop again. */
+static void test_relay_digit(void)
+{
+	GMainContext *ctx = g_main_context_new();
+	phone p2 = phone_new();
+	rtc_rtp_opts ro = { .context = ctx, .address = "127.0.0.1", .id = "t" };
+	rtc_rtp *a = NULL, *b = NULL;
+	char *err = NULL;
+	g_assert_cmpint(rtc_rtp_new(&ro, &a, &err), ==, 0);
+	g_assert_cmpint(rtc_rtp_new(&ro, &b, &err), ==, 0);
+	jn_addr a2 = lo_addr(p2.port);
+	g_assert_cmpint(rtc_rtp_set_remote(b, &a2, NULL, false), ==, 0);
+	jn_mbridge_opts o = { .context = ctx, .id = "call-8",
+			      .side = { side("PCMU", 0, 1), side("PCMU", 0, 2) } };
+	o.side[0].te_pt = 101;
+	o.side[1].te_pt = 101;
+	jn_mbridge *br = NULL;
+	g_assert_cmpint(jn_mbridge_new(&o, &br), ==, 0);
+	jn_mbridge_attach_rtp(br, 0, a);
+	jn_mbridge_attach_rtp(br, 1, b);
+	g_assert_cmpuint(dispatches_for_ms(ctx, 60), ==, 0);
+	g_assert_cmpint(jn_mbridge_send_digit(br, 1, '5', 100), ==, 0);
+
+	unsigned pkts = 0, ends = 0;
+	uint8_t in[2000];
+	gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (ends < 3 && g_get_monotonic_time() < end) {
+		g_main_context_iteration(ctx, FALSE);
+		ssize_t r;
+		while ((r = recv(p2.fd, in, sizeof in, 0)) > 0) {
+			rtp_hdr h;
+			media_te e;
+			if (rtp_is_rtcp(in, (size_t)r) || rtp_parse(in, (size_t)r, &h))
+				continue;
+			g_assert_cmpuint(h.pt, ==, 101);
+			g_assert_cmpint(media_te_parse(h.payload, h.payload_len, &e), ==, 0);
+			g_assert_cmpuint(e.event, ==, 5);
+			pkts++;
+			ends += e.end;
+		}
+		g_usleep(1000);
+	}
+	g_assert_cmpuint(ends, ==, 3);
+	g_assert_cmpuint(pkts, >=, 5);
+	/* The tick that finds nothing left to send is the last one. */
+	dispatches_for_ms(ctx, 50);
+	g_assert_cmpuint(dispatches_for_ms(ctx, 100), ==, 0);
+	jn_mbridge_free(br);
+	rtc_rtp_free(a);
+	rtc_rtp_free(b);
+	while (g_main_context_iteration(ctx, FALSE))
+		;
+	g_main_context_unref(ctx);
+	close(p2.fd);
+}
+
 static void test_bad_codec(void)
 {
 	jn_mbridge_opts o = { .id = "x", .side = { side("PCMU", 0, 1), side("nosuch", 99, 2) } };
@@ -608,5 +732,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mbridge/no_alloc", test_no_alloc);
 	g_test_add_func("/mbridge/browser_leg", test_browser_leg);
 	g_test_add_func("/mbridge/bad_codec", test_bad_codec);
+	g_test_add_func("/mbridge/relay_no_timer", test_relay_no_timer);
+	g_test_add_func("/mbridge/relay_digit", test_relay_digit);
 	return g_test_run();
 }
