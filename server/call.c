@@ -712,6 +712,14 @@ call *call_new_from(jn_call_layer *cl, const char *id, jn_route_party party, con
 		a->dtmf_info = !g_ascii_strcasecmp(jn_config_str(cl->cfg, sec, "dtmf"), "info");
 		a->st_cfg.session_expires = (uint32_t)jn_config_int(cl->cfg, sec, "session_timer");
 	}
+	if (party == JN_ROUTE_USER) {
+		/* the name the callee sees, unless the caller's From gives one */
+		char sec[80];
+		g_snprintf(sec, sizeof sec, "user:%s", who);
+		const char *dn = jn_config_str(cl->cfg, sec, "display_name");
+		if (*dn)
+			c->display = g_strdup(dn);
+	}
 	a->n_codecs = cl->n_codecs;
 	memcpy(a->codecs, cl->codecs, cl->n_codecs * sizeof a->codecs[0]);
 	cl->live++;
@@ -869,7 +877,10 @@ static void on_invite(void *user, sip_stack *s, sip_tx *tx, const sip_msg *req, 
 	call *c = call_new_from(cl, id, party, who, caller_number, dialled, &rr, callee_held,
 				webrtc ? LM_WEBRTC : LM_RTP, f.start_us);
 	g_free(caller_number);
-	c->display = req->from.display.l ? sip_pl_strdup(req->from.display) : NULL;
+	if (req->from.display.l) {
+		g_free(c->display);
+		c->display = sip_pl_strdup(req->from.display);
+	}
 	call_leg *a = c->a;
 	a->inv_tx = tx;
 	a->inv = sip_msg_ref((sip_msg *)req);

@@ -455,6 +455,10 @@ void leg_setup_contact(call_leg *l, const char *user, const char *uri, sip_tp_ki
 	l->ruri = g_strdup(uri);
 	l->to_hdr = g_strdup_printf("<sip:%s@%s>", user, cl->domain);
 	char *disp = c->display && *c->display ? g_strdup_printf("\"%s\" ", c->display) : g_strdup("");
+	/* a quoted-string: no quote, backslash or line break from the config or the caller */
+	for (char *p = *disp ? disp + 1 : disp; *p && p[1] && p[2]; p++)
+		if (*p == '"' || *p == '\\' || *p == '\r' || *p == '\n')
+			*p = ' ';
 	l->from = g_strdup_printf("%s<sip:%s@%s>;tag=%s", disp, c->caller_number && *c->caller_number ?
 				  c->caller_number : "anonymous", cl->domain, tag);
 	g_free(disp);

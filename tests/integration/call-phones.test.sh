@@ -5,9 +5,10 @@
 # contact with its own INVITE (RTP offer, PCMA first because alice offered
 # it), bob answers and echoes RTP, alice plays 3 s of G.711 A-law and hangs
 # up. Checks: both sipp scenarios complete, one CDR line user:alice ->
-# user:bob, relay, RTP counted both ways on both legs.
+# user:bob, relay, RTP counted both ways on both legs; bob sees alice's
+# display_name.
 . "$JN_SRCDIR/tests/lib/tap.sh"
-tap_plan 6
+tap_plan 7
 cd "$JN_WORK"
 J=127.0.0.1:16360
 
@@ -28,6 +29,7 @@ rtp_port_min = 31000
 rtp_port_max = 31099
 [user:alice]
 password = a1ice
+display_name = Alice "Al" Liddell
 [user:bob]
 password = b0b-pass
 [route:users]
@@ -64,6 +66,8 @@ wait $BOB
 BOBRC=$?
 tap_check "bob registered, got junction's INVITE, answered, got the BYE (sipp exits 0)" \
   test $REGRC -eq 0 -a $BOBRC -eq 0
+tap_check "... From carries alice's display_name (quotes made safe)" \
+  grep -q '^From: "Alice  Al  Liddell" <sip:alice@' bob.msg
 tap_check "junction's INVITE to bob offers PCMA first (alice's codec)" \
   sh -c "grep -m1 '^m=audio' bob.msg | grep -q 'RTP/AVP 8 '"
 
