@@ -3,14 +3,15 @@
 // UA registered over WS. erin calls bob ([route:users] match=^(erin|bob)$
 // target=user:$1), bob answers, each hears the other's tone (WebAudio
 // capture of the remote track), erin's DTMF (JsSIP sendDTMF, SIP INFO) reaches
-// bob's newDTMF, erin hangs up and bob's session ends with a BYE; the CDR line says caller user:erin, target user:bob. Then bob declines
+// bob's newDTMF, each holds and resumes in turn (both sides silent while
+// held, each tone back after), erin hangs up and bob's session ends with a BYE; the CDR line says caller user:erin, target user:bob. Then bob declines
 // a second call (486 reaches erin) and erin cancels a third while it rings.
 import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 waitFor, recordSip } from './lib.mjs';
 
-plan(12);
+plan(14);
 const HTTP = 18780, WS = 18781, SIPPORT = 15760;
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -122,6 +123,38 @@ try {
   await waitFor(async () => (await bob.evaluate(() => jn.dtmf)).length >= 3, 5000);
   const dt = await bob.evaluate(() => jn.dtmf);
   ok(dt === '17#', `erin's DTMF reaches bob: "${dt}"`, 'erin:\n' + await erin.wire({ last: 12 }) + '\nbob:\n' + await bob.wire({ last: 12 }));
+
+  // ---- hold and resume from each side: silence while held, tones after ----
+  const holdRound = async (who, other) => {
+    const hold = await who.evaluate(() => new Promise(res => {
+      const t = setTimeout(() => res('timeout'), 5000);
+      jn.session.once('hold', () => { clearTimeout(t); res('held'); });
+      jn.session.hold();
+    }));
+    const otherSaw = await waitFor(() => other.evaluate(() => jn.session.isOnHold().remote), 5000);
+    await sleep(1000);
+    const [hw, ho] = await Promise.all([hears(who), hears(other)]);
+    // JsSIP re-offers only when no transaction is pending: wait for its hold to finish.
+    await waitFor(() => who.evaluate(() => jn.session.isReadyToReOffer()), 5000);
+    const resumed = await who.evaluate(() => jn.session.unhold());
+    const otherBack = await waitFor(async () => !(await other.evaluate(() => jn.session.isOnHold().remote)), 5000);
+    await sleep(1500);
+    const [rw, ro] = await Promise.all([hears(who), hears(other)]);
+    return { hold, otherSaw, held: [hw.rms, ho.rms], resumed, otherBack, back: [rw, ro] };
+  };
+  const quiet = r => r.held.every(x => x < 0.01);
+  let h1 = {}, h2 = {};
+  if (se === 'confirmed') {
+    h1 = await holdRound(erin, bob);
+    h2 = await holdRound(bob, erin);
+  }
+  const fmt = h => `held rms ${h.held && h.held.map(x => x.toFixed(3))}, back ${h.back && h.back.map(x => `${x.freq} Hz`)}`;
+  ok(h1.hold === 'held' && h1.otherSaw && quiet(h1) && h1.resumed && h1.otherBack &&
+     Math.abs(h1.back[0].freq - 660) <= 15 && Math.abs(h1.back[1].freq - 440) <= 15,
+     `erin holds (bob sees it, both silent), resumes (tones back): ${fmt(h1)}`, { h1, log: junctionLog() });
+  ok(h2.hold === 'held' && h2.otherSaw && quiet(h2) && h2.resumed && h2.otherBack &&
+     Math.abs(h2.back[0].freq - 440) <= 15 && Math.abs(h2.back[1].freq - 660) <= 15,
+     `bob holds (erin sees it, both silent), resumes (tones back): ${fmt(h2)}`, { h2, log: junctionLog() });
 
   // ---- erin hangs up: bob gets BYE ----
   await erin.evaluate(() => jn.session.terminate());
