@@ -11,15 +11,16 @@
 // (both branches CANCELled), the browser hangs up an answered call (BYE to
 // the trunk), the trunk dials a number that is not its DID (refused), a
 // caller that is no trunk (sipp from another port, no credentials) is
-// challenged or refused and no browser rings, and a call to the DID while
-// erin has no registered contact gets 480.
+// challenged or refused and no browser rings, a call to the DID while
+// erin has no registered contact gets 480, and a tab that answered closes
+// mid-call (BYE to the trunk, CDR browser_gone).
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
 	 readWav, baresipControl, waitFor } from './lib.mjs';
 
-plan(18);
+plan(20);
 const HTTP = 18680, WS = 18681, SIPPORT = 15660, TRUNKPORT = 15670, SIPPPORT = 15690, CTRL = 15689; // not 15671: baresip's SIP/TLS
 const WSURL = `ws://127.0.0.1:${WS}`;
 const CDR = path.join(WORK, 'cdr.jsonl');
@@ -291,6 +292,25 @@ try {
   ok((await list()).length === after, 'no browser session for it');
   diag('CDR: ' + JSON.stringify(cdrLines().slice(3).map(l => [l.caller, l.target, l.cause, l.sip_code, l.reason])));
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
+
+  // ---- the answering browser's tab closes mid-call: BYE to the trunk ----
+  const tab = await browser.newPage();
+  await tab.goto(`http://127.0.0.1:${HTTP}/`);
+  await tab.addScriptTag({ content: jssipBundle() });
+  await tab.evaluate(pageSetup);
+  const r3 = await tab.evaluate(([ws]) => jn.register(ws, 'erin', 'er1n-secret'), [WSURL]);
+  const ev4 = ctl.events.length, nCdr = cdrLines().length;
+  await ctl.command('dial', dialled);
+  await waitFor(() => tab.evaluate(() => jn.calls.length === 1), 10000);
+  const a4 = await tab.evaluate(() => (jn.calls.length ? jn.answer(0) : 'no call'));
+  await waitFor(() => ctl.events.slice(ev4).some(e => e.type === 'CALL_ESTABLISHED'), 5000);
+  await sleep(1000);
+  await tab.close();
+  const gone = await waitFor(() => ctl.events.slice(ev4).find(e => e.type === 'CALL_CLOSED'), 40000);
+  ok(r3 === 'registered' && a4 === 'confirmed' && gone, `a tab that answered (${r3}, ${a4}) closes: baresip's call ends (${gone && gone.param})`,
+     JSON.stringify(ctl.events.slice(ev4)) + '\n' + junctionLog());
+  const lg = await waitFor(() => cdrLines().length > nCdr && cdrLines()[nCdr], 3000);
+  ok(lg && lg.cause === 'browser_gone' && lg.target === 'user:erin', `its CDR line: ${lg && lg.cause} (${lg && lg.reason})`, lg);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
