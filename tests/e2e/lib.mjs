@@ -220,3 +220,129 @@ export async function recordSip(page) {
     return lines[0] + ' | ' + (lines.find(l => /^CSeq:/i.test(l)) || '');
   }).join('\n'), [full, last]);
 }
+
+// ---- browser and baresip glue shared by the call tests ----
+
+export const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// Page helpers: `await page.evaluate(pageHelpers)` after the page loaded (and
+// after JsSIP, for the jnStartUA/jnCall ones). Defines on window:
+//   jnAudioTrack(pc): the first received audio track of an RTCPeerConnection;
+//   jnCapture(track): ~1 s of that track through WebAudio after 0.2 s to
+//     settle: { rate: 48000, samples } (the muted <audio> keeps a remote
+//     track flowing into WebAudio);
+//   jnMedia: JsSIP call/answer options: audio without echo cancellation,
+//     noise suppression or gain control (they mangle test tones), no ICE servers;
+//   jnStartUA(ws, user, password, { register, timeout, on, ...config }):
+//     a started JsSIP UA, resolves { ua, status } with status 'ok' once
+//     connected (or registered), 'registrationFailed CAUSE' or 'timeout';
+//     `on` holds UA event handlers attached before it starts;
+//   jnCall(ua, target, { timeout, on, ...options }): calls sip:target@127.0.0.1,
+//     returns { session, result }: result resolves 'confirmed',
+//     'failed STATUS CAUSE' or 'timeout'; `on` adds session event handlers;
+//   jnHangup(session): terminates it, resolves 'ended CAUSE' or 'timeout'.
+export function pageHelpers() {
+  window.jnAudioTrack = pc => pc.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
+  window.jnCapture = async track => {
+    const stream = new MediaStream([track]);
+    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    const buf = [];
+    await new Promise(res => {
+      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
+      src.connect(proc); proc.connect(ctx.destination);
+    });
+    proc.disconnect(); src.disconnect(); await ctx.close();
+    return { rate: 48000, samples: buf.slice(9600) };
+  };
+  window.jnMedia = { mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
+                     pcConfig: { iceServers: [] } };
+  window.jnStartUA = (ws, user, password, { register = false, timeout = 8000, on = {}, ...config } = {}) => new Promise(res => {
+    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
+                              register, session_timers: false, ...config });
+    const t = setTimeout(() => res({ ua, status: 'timeout' }), timeout);
+    for (const [ev, fn] of Object.entries(on)) ua.on(ev, fn);
+    ua.on(register ? 'registered' : 'connected', () => { clearTimeout(t); res({ ua, status: 'ok' }); });
+    ua.on('registrationFailed', e => { clearTimeout(t); res({ ua, status: `registrationFailed ${e.cause}` }); });
+    ua.start();
+  });
+  window.jnCall = (ua, target, { timeout = 15000, on = {}, ...options } = {}) => {
+    let session;
+    const result = new Promise(res => {
+      const t = setTimeout(() => res('timeout'), timeout);
+      const eventHandlers = { ...on,
+        confirmed: e => { if (on.confirmed) on.confirmed(e); clearTimeout(t); res('confirmed'); },
+        failed: e => { if (on.failed) on.failed(e); clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); } };
+      session = ua.call(`sip:${target}@127.0.0.1`, { ...jnMedia, ...options, eventHandlers });
+    });
+    return { session, result };
+  };
+  window.jnHangup = session => new Promise(res => {
+    const t = setTimeout(() => res('timeout'), 5000);
+    session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
+    session.terminate();
+  });
+}
+
+// Runs fn(arg) in the page, which resolves with captured audio ({ rate,
+// samples }), and returns analyse() of it.
+export async function pageHears(page, fn, arg) {
+  const x = await page.evaluate(fn, arg);
+  return analyse(x.samples, x.rate);
+}
+
+// Starts baresip from its own folder WORK/name: SIP on 127.0.0.1:port
+// (and SIP/TLS on port + 1), ctrl_tcp on ctrl, RTP in the range rtp
+// ("LOW-HIGH"), playing the 8 kHz WAV wav through aufile and recording what
+// it hears into snd/ (sndfile); accounts: one account line or a list;
+// modules: more module names (e.g. 'opus', 'srtp'); args: before -f.
+// Returns { proc, dir, snd, log(), stop(signal) }: stop sends signal
+// (SIGTERM) and SIGKILL if it still runs 3 s later (baresip waits for its
+// calls to close), and keeps its output in WORK/name.log.
+export function startBaresip({ name = 'baresip', port, ctrl, rtp, wav, accounts, modules = [], args = [] }) {
+  const dir = path.join(WORK, name), snd = path.join(dir, 'snd');
+  fs.mkdirSync(snd, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config'), [
+    `sip_listen 127.0.0.1:${port}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
+    `rtp_ports ${rtp}`, `audio_source aufile,${wav}`, 'audio_player alsa,null', `snd_path ${snd}`,
+    'module_path /usr/lib/baresip/modules',
+    ...['g711', ...modules, 'aufile', 'alsa', 'sndfile', 'account', 'ctrl_tcp', 'menu'].map(m => `module ${m}.so`),
+    `ctrl_tcp_listen 127.0.0.1:${ctrl}`, ''].join('\n'));
+  fs.writeFileSync(path.join(dir, 'accounts'), [].concat(accounts).join('\n') + '\n');
+  const proc = spawn('baresip', [...args, '-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise(r => proc.on('exit', r));
+  let text = '';
+  proc.stdout.on('data', d => { text += d; });
+  proc.stderr.on('data', d => { text += d; });
+  return {
+    proc, dir, snd,
+    log: () => text,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill(signal);
+        if (await Promise.race([exited.then(() => true), sleep(3000)]) !== true) proc.kill('SIGKILL');
+      }
+      fs.writeFileSync(path.join(WORK, `${name}.log`), text);
+    },
+  };
+}
+
+// The newest recording of what a baresip heard (sndfile's "*-dec.wav" in
+// its snd folder) as { rate, samples }, or null.
+export function decodedWav(snd) {
+  const f = fs.readdirSync(snd).filter(n => /dec\.wav$/.test(n)).sort().pop();
+  return f ? readWav(path.join(snd, f)) : null;
+}
+
+// analyse() of the seconds [from, to) of a recording; 0 Hz, rms 0 without one.
+export function analyseWav(w, from = 0, to = Infinity) {
+  if (!w) return { freq: 0, rms: 0 };
+  return analyse(w.samples.slice(Math.round(from * w.rate), Math.round(to * w.rate)), w.rate);
+}
+
+// The CDR lines (JSON) junction wrote to file so far.
+export function cdrLines(file) {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : [];
+}
