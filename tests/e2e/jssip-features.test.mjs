@@ -24,9 +24,8 @@
 //     closes its RTCPeerConnection, its WebSocket stays): BYE both ways.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 readWav, baresipControl, waitFor } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
+	 readWav, baresipControl, waitFor, sleep, pageHelpers, pageHears, startBaresip, analyseWav, cdrLines } from './lib.mjs';
 
 plan(25);
 // Ports of this test only: 19xxx signalling, 27xxx media.
@@ -44,31 +43,10 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n` +
   // 2xxx -> "slow": an account nobody answers.
   `[route:slow]\nmatch = ^2\\d+$\nstrip = 4\nprepend = slow\ntarget = trunk:itsp\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-const BDIR = path.join(WORK, 'baresip');
-const SND = path.join(BDIR, 'snd');
-fs.mkdirSync(SND, { recursive: true });
-fs.writeFileSync(path.join(BDIR, 'config'), [
-  `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-  'rtp_ports 27600-27699', `audio_source aufile,${toneWav('tone880.wav', 880, 120, 8000)}`, 'audio_player alsa,null',
-  `snd_path ${SND}`, 'module_path /usr/lib/baresip/modules', 'module g711.so', 'module opus.so', 'module aufile.so',
-  'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-  `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
-fs.writeFileSync(path.join(BDIR, 'accounts'),
-  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n` +
-  `<sip:slow@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA\n`);
 
 const pageSetup = () => {
   window.jn = {};
-  jn.start = (ws, user, password) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: false, session_timers: false });
-    jn.ua = ua;
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on('connected', () => { clearTimeout(t); res('ok'); });
-    ua.start();
-  });
+  jn.start = async (ws, user, password) => { const r = await jnStartUA(ws, user, password); jn.ua = r.ua; return r.status; };
   // Keeps only PCMU (and telephone-event) in an offer's audio line.
   const pcmuOnly = sdp => {
     const lines = sdp.split('\r\n');
@@ -77,50 +55,32 @@ const pageSetup = () => {
     return lines.filter(l => { const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l); return !m || keep.has(m[2]); })
       .map(l => (l.startsWith('m=audio') ? l.split(' ').slice(0, 3).concat([...keep]).join(' ') : l)).join('\r\n');
   };
-  jn.call = (target, { pcmu = false } = {}) => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 20000);
+  jn.call = (target, { pcmu = false } = {}) => {
     jn.t0 = Date.now();
     jn.dtmf = []; jn.holds = []; jn.answers = []; jn.ended = null; jn.sentSdp = null; jn.answerSdp = null;
-    jn.session = jn.ua.call(`sip:${target}@127.0.0.1`, {
-      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-      pcConfig: { iceServers: [] },
-      eventHandlers: {
-        sdp: e => {
-          if (e.originator === 'local' && e.type === 'offer' && pcmu) e.sdp = pcmuOnly(e.sdp);
-          if (e.originator === 'local' && e.type === 'offer') jn.sentSdp = e.sdp;
-          if (e.originator === 'remote' && e.type === 'answer') { jn.answerSdp = e.sdp; jn.answers.push(e.sdp); }
-        },
-        newDTMF: e => {
-          jn.dtmf.push({ originator: e.originator, tone: e.dtmf.tone });
-          if (e.originator === 'local') {
-            e.dtmf.on('succeeded', ev => { jn.dtmfResp = ev.response.status_code; });
-            e.dtmf.on('failed', ev => { jn.dtmfResp = `failed ${ev.cause || ''} ${ev.response ? ev.response.status_code + ' ' + ev.response.reason_phrase : ''}`; });
-          }
-        },
-        hold: e => jn.holds.push(`hold ${e.originator}`),
-        unhold: e => jn.holds.push(`unhold ${e.originator}`),
-        confirmed: () => { clearTimeout(t); res('confirmed'); },
-        failed: e => { clearTimeout(t); jn.failedAfter = Date.now() - jn.t0; res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
-        ended: e => { jn.ended = `${e.originator} ${e.cause}`; },
+    const c = jnCall(jn.ua, target, { timeout: 20000, on: {
+      sdp: e => {
+        if (e.originator === 'local' && e.type === 'offer' && pcmu) e.sdp = pcmuOnly(e.sdp);
+        if (e.originator === 'local' && e.type === 'offer') jn.sentSdp = e.sdp;
+        if (e.originator === 'remote' && e.type === 'answer') { jn.answerSdp = e.sdp; jn.answers.push(e.sdp); }
       },
-    });
-  });
-  // One second of the received audio (after 200 ms to settle).
-  jn.capture = async () => {
-    const track = jn.session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
-    const stream = new MediaStream([track]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
+      newDTMF: e => {
+        jn.dtmf.push({ originator: e.originator, tone: e.dtmf.tone });
+        if (e.originator === 'local') {
+          e.dtmf.on('succeeded', ev => { jn.dtmfResp = ev.response.status_code; });
+          e.dtmf.on('failed', ev => { jn.dtmfResp = `failed ${ev.cause || ''} ${ev.response ? ev.response.status_code + ' ' + ev.response.reason_phrase : ''}`; });
+        }
+      },
+      hold: e => jn.holds.push(`hold ${e.originator}`),
+      unhold: e => jn.holds.push(`unhold ${e.originator}`),
+      failed: () => { jn.failedAfter = Date.now() - jn.t0; },
+      ended: e => { jn.ended = `${e.originator} ${e.cause}`; },
+    } });
+    jn.session = c.session;
+    return c.result;
   };
+  // One second of the received audio (after 200 ms to settle).
+  jn.capture = () => jnCapture(jnAudioTrack(jn.session.connection));
   jn.received = async () => {
     let n = 0;
     (await jn.session.connection.getStats()).forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived; });
@@ -136,26 +96,23 @@ const pageSetup = () => {
     });
     return r;
   };
-  jn.hangup = () => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 5000);
-    jn.session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
-    jn.session.terminate();
-  });
+  jn.hangup = () => jnHangup(jn.session);
 };
 
-const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+const cdr = () => cdrLines(CDR);
 // Directions of the INVITEs junction sent baresip since offset `from` of its
 // log (its -s trace prints "UDP <from> -> <to>" above each message).
 const invitesToTrunk = (log, from) => [...log.slice(from).matchAll(
   new RegExp(`UDP 127\\.0\\.0\\.1:${SIPPORT} -> 127\\.0\\.0\\.1:${TRUNKPORT}\\r?\\n(INVITE [\\s\\S]*?)(?:\\x1b\\[;m|$)`, 'g'))]
   .map(m => (m[1].match(/^a=(sendrecv|sendonly|recvonly|inactive)/m) || [, 'sendrecv'])[1]);
-const wavsNow = () => new Set(fs.readdirSync(SND).filter(f => /dec.*\.wav$/.test(f)));
+const wavsNow = () => new Set(fs.readdirSync(bs.snd).filter(f => /dec.*\.wav$/.test(f)));
 
-let jn, browser, bs, ctl, blog = '';
+let jn, browser, bs, ctl;
 try {
-  bs = spawn('baresip', ['-s', '-f', BDIR], { stdio: ['pipe', 'pipe', 'pipe'] });
-  bs.stdout.on('data', d => { blog += d; });
-  bs.stderr.on('data', d => { blog += d; });
+  // baresip as the trunk; -s: SIP trace in its log.
+  bs = startBaresip({ port: TRUNKPORT, ctrl: CTRL, rtp: '27600-27699', wav: toneWav('tone880.wav', 880, 120, 8000), modules: ['opus'],
+    args: ['-s'], accounts: [`<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA`,
+                             `<sip:slow@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA`] });
   await sleep(500);
   ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
@@ -165,26 +122,27 @@ try {
   page.on('pageerror', e => errors.push(e.message));
   await page.goto(`http://127.0.0.1:${HTTP}/`);
   await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageHelpers);
   await page.evaluate(pageSetup);
   const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
-  const capture = async () => { const x = await page.evaluate(() => jn.capture()); return analyse(x.samples, x.rate); };
+  const capture = () => pageHears(page, () => jn.capture());
 
   // ---- the default call (Opus in the browser, PCMU to the trunk) ----
   const res = await page.evaluate(() => jn.call('0123'));
   const est = await waitFor(() => ctl.events.some(e => e.type === 'CALL_ESTABLISHED'), 5000);
   ok(st === 'ok' && res === 'confirmed' && est, `the call to 0123 (trunk:itsp) is confirmed (${res}, baresip established ${est})`,
-     blog.slice(-3000) + junctionLog());
+     bs.log().slice(-3000) + junctionLog());
   await sleep(1500);
 
   // a. DTMF browser -> trunk: INFO in, RFC 4733 out.
-  let evFrom = ctl.events.length, logFrom = blog.length;
+  let evFrom = ctl.events.length, logFrom = bs.log().length;
   await page.evaluate(() => jn.session.sendDTMF('5', { duration: 200 }));
   const key = await waitFor(() => ctl.events.slice(evFrom).find(e => e.type === 'CALL_DTMF_START'), 4000);
   const infoResp = await page.evaluate(() => jn.dtmfResp);
   ok(key && key.param === '5' && infoResp === 200,
      `DTMF browser -> trunk: JsSIP's INFO '5' (answered ${infoResp}) reaches baresip as RFC 4733 (event ${key && key.type} ${key && key.param})`,
      JSON.stringify(ctl.events.slice(evFrom)) + '\n' + junctionLog());
-  ok(!/INFO sip:/.test(blog.slice(logFrom)), 'baresip got no SIP INFO for it (the trunk wants RFC 4733)', blog.slice(logFrom));
+  ok(!/INFO sip:/.test(bs.log().slice(logFrom)), 'baresip got no SIP INFO for it (the trunk wants RFC 4733)', bs.log().slice(logFrom));
 
   // b. DTMF trunk -> browser: RFC 4733 in, INFO out.
   await ctl.command('sndcode', '7');
@@ -197,16 +155,16 @@ try {
 
   // c. Hold from the browser.
   const heard0 = await capture();
-  logFrom = blog.length;
+  logFrom = bs.log().length;
   const nHold = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.hold());
-  const sendonly = await waitFor(() => invitesToTrunk(blog, logFrom).includes('sendonly'), 4000);
+  const sendonly = await waitFor(() => invitesToTrunk(bs.log(), logFrom).includes('sendonly'), 4000);
   // Chromium refuses a sendrecv answer to its sendonly offer: junction must say recvonly.
   const dirOf = sdp => (sdp === 'none' ? 'no answer' : ((sdp || '').match(/^a=(sendrecv|sendonly|recvonly|inactive)/m) || [, 'sendrecv'])[1]);
   const holdAns = await waitFor(() => page.evaluate(n => jn.answers.length > n, nHold), 3000) &&
     dirOf(await page.evaluate(() => jn.answers[jn.answers.length - 1]));
   ok(sendonly && holdAns === 'recvonly', `browser hold: junction answers ${holdAns}; baresip gets a re-INVITE with a=sendonly (${sendonly})`,
-     blog.slice(logFrom) + junctionLog());
+     bs.log().slice(logFrom) + junctionLog());
   const held = await waitFor(() => page.evaluate(() => jn.session.isOnHold().local), 3000);
   await sleep(1000);
   const r0 = await page.evaluate(() => jn.received());
@@ -215,38 +173,38 @@ try {
   // recvonly toward the browser: junction sends it nothing (rtc_pc holds its RTP).
   ok(held && silent.rms < 0.005 && r1 - r0 <= 2, `... the browser is on hold and hears nothing: rms ${silent.rms.toFixed(4)} ` +
      `(before: ${heard0.freq} Hz rms ${heard0.rms.toFixed(3)}; ${r1 - r0} packets received meanwhile)`, silent);
-  logFrom = blog.length;
+  logFrom = bs.log().length;
   const nAns = await page.evaluate(() => jn.answers.length);
   await page.evaluate(() => jn.session.unhold());
-  const sendrecv = await waitFor(() => invitesToTrunk(blog, logFrom).includes('sendrecv'), 4000);
+  const sendrecv = await waitFor(() => invitesToTrunk(bs.log(), logFrom).includes('sendrecv'), 4000);
   await sleep(2000);
   const unholdAns = dirOf(await page.evaluate(n => (jn.answers.length > n ? jn.answers[jn.answers.length - 1] : 'none'), nAns));
   const back = await capture();
   ok(sendrecv && unholdAns === 'sendrecv' && Math.abs(back.freq - 880) <= 15 && back.rms > 0.01,
      `unhold: junction answers ${unholdAns}, baresip gets a=sendrecv (${sendrecv}); 880 Hz heard again within 2 s: ${back.freq} Hz, rms ${back.rms.toFixed(3)}`,
-     blog.slice(logFrom) + junctionLog());
+     bs.log().slice(logFrom) + junctionLog());
   // d. Hold from the trunk: needs a re-offer toward the browser.
-  logFrom = blog.length;
+  logFrom = bs.log().length;
   await ctl.command('hold');
   const rhold = await waitFor(() => page.evaluate(() => jn.holds.includes('hold remote')), 5000);
   ok(rhold, `trunk hold: JsSIP gets a re-INVITE and fires 'hold' (remote) (${JSON.stringify(await page.evaluate(() => jn.holds))})`,
-     blog.slice(logFrom) + junctionLog());
-  logFrom = blog.length;
+     bs.log().slice(logFrom) + junctionLog());
+  logFrom = bs.log().length;
   await ctl.command('resume');
   const runhold = await waitFor(() => page.evaluate(() => jn.holds.includes('unhold remote')), 5000);
   await sleep(2000);
   const back2 = await capture();
   ok(runhold && Math.abs(back2.freq - 880) <= 15 && back2.rms > 0.01,
      `trunk resume: JsSIP fires 'unhold' (remote) (${runhold}); 880 Hz heard: ${back2.freq} Hz, rms ${back2.rms.toFixed(3)}`,
-     blog.slice(logFrom, logFrom + 4000) + '\n' + junctionLog());
+     bs.log().slice(logFrom, logFrom + 4000) + '\n' + junctionLog());
   const still = await page.evaluate(() => jn.ended);
   ok(still === null, `the call survives both holds (ended: ${still})`, junctionLog());
 
   // e (1). The default call is transcoded.
   const bc = await page.evaluate(() => jn.counters());
   const h1 = await page.evaluate(() => jn.hangup());
-  await waitFor(() => cdrLines().length >= 1, 3000);
-  const c1 = cdrLines()[0] || {};
+  await waitFor(() => cdr().length >= 1, 3000);
+  const c1 = cdr()[0] || {};
   // No SRTP errors across the holds, either way: every packet the browser
   // sent was authenticated by junction (its count is of packets that
   // decrypted), and the browser decrypted what junction sent (the record
@@ -277,14 +235,14 @@ try {
   const dec = [...wavsNow()].find(f => !wavs0.has(f));
   let wa = { freq: 0, rms: 0 }, secs = 0;
   if (dec) {
-    const w = readWav(path.join(SND, dec));
+    const w = readWav(path.join(bs.snd, dec));
     secs = w.samples.length / w.rate;
-    wa = analyse(w.samples.slice(Math.round(w.rate * 1.5)), w.rate);
+    wa = analyseWav(w, 1.5);
   }
   ok(dec && Math.abs(wa.freq - 440) <= 15 && wa.rms > 0.01,
      `... baresip hears the browser's 440 Hz: ${wa.freq} Hz, rms ${wa.rms.toFixed(3)}, ${secs.toFixed(1)} s recorded (${dec})`, wa);
-  await waitFor(() => cdrLines().length >= 2, 3000);
-  const c2 = cdrLines()[1] || {};
+  await waitFor(() => cdr().length >= 2, 3000);
+  const c2 = cdr()[1] || {};
   ok(h2 === 'ended Terminated' && c2.cause === 'normal' && c2.media === 'relay' && c2.legs &&
      c2.legs.every(l => l && /pcmu/i.test(l.codec) && l.packets_received > 50 && l.packets_sent > 50),
      `CDR media ${c2.media}, codecs ${c2.legs && c2.legs.map(l => l && l.codec)}`, c2);
@@ -297,8 +255,8 @@ try {
   ok(/^failed 480/.test(res3) && after >= 4500 && after <= 8000 && rang,
      `no answer: the browser's call fails with 480 after ${after} ms (${res3}; baresip rang: ${rang})`, junctionLog());
   const closedF = await waitFor(() => ctl.events.slice(evF).some(e => e.type === 'CALL_CLOSED'), 3000);
-  await waitFor(() => cdrLines().length >= 3, 3000);
-  const c3 = cdrLines()[2] || {};
+  await waitFor(() => cdr().length >= 3, 3000);
+  const c3 = cdr()[2] || {};
   ok(closedF && c3.cause === 'no_answer' && c3.sip_code === 480,
      `... baresip's ringing call ends (${closedF}); CDR ${c3.cause} ${c3.sip_code}`, c3);
 
@@ -306,6 +264,7 @@ try {
   const page2 = await browser.newPage();
   await page2.goto(`http://127.0.0.1:${HTTP}/`);
   await page2.addScriptTag({ content: jssipBundle() });
+  await page2.evaluate(pageHelpers);
   await page2.evaluate(pageSetup);
   await page2.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
   const evG = ctl.events.length;
@@ -317,9 +276,9 @@ try {
   const gone = await waitFor(() => ctl.events.slice(evG).find(e => e.type === 'CALL_CLOSED'), 40000);
   const took = Date.now() - closedAt;
   ok(res4 === 'confirmed' && estG && gone && took <= 40000,
-     `tab closed mid-call: baresip's call ends after ${took} ms (${gone && gone.param})`, blog.slice(-2000) + junctionLog());
-  await waitFor(() => cdrLines().length >= 4, 3000);
-  const c4 = cdrLines()[3] || {};
+     `tab closed mid-call: baresip's call ends after ${took} ms (${gone && gone.param})`, bs.log().slice(-2000) + junctionLog());
+  await waitFor(() => cdr().length >= 4, 3000);
+  const c4 = cdr()[3] || {};
   ok(c4.cause === 'browser_gone', `... CDR cause ${c4.cause} (${c4.reason})`, c4);
 
   // ---- g2. The media goes (the page closes its peer connection) while the WS stays ----
@@ -335,23 +294,17 @@ try {
      `media gone, WS still up: baresip's call ends after ${tookH} ms (${goneH && goneH.param})`, junctionLog());
   const endedH = await waitFor(() => page.evaluate(() => jn.ended), 5000);
   ok(/^remote /.test(endedH || ''), `... and the browser gets junction's BYE (ended: ${endedH})`, junctionLog());
-  await waitFor(() => cdrLines().length >= 5, 3000);
-  const c5 = cdrLines()[4] || {};
+  await waitFor(() => cdr().length >= 5, 3000);
+  const c5 = cdr()[4] || {};
   ok(c5.cause === 'browser_gone', `... CDR cause ${c5.cause} (${c5.reason})`, c5);
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
-  diag('CDR: ' + JSON.stringify(cdrLines()));
+  diag('CDR: ' + JSON.stringify(cdr()));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
   if (browser) await browser.close();
   if (ctl) ctl.close();
-  if (bs && bs.exitCode === null) {
-    // baresip may linger on SIGTERM (it waits for its calls to close).
-    const exited = new Promise(r => bs.on('exit', r));
-    bs.kill('SIGTERM');
-    if (await Promise.race([exited.then(() => true), sleep(3000)]) !== true) bs.kill('SIGKILL');
-  }
-  fs.writeFileSync(path.join(WORK, 'baresip.log'), blog);
+  if (bs) await bs.stop();
   const code = await stopJunction(jn);
   ok(code === 0, `junction exits 0 (${code})`, junctionLog());
   done();
