@@ -25,9 +25,8 @@
 //    (tests/e2e/jssip-attended.test.mjs covers it from an inbound call.)
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 readWav, baresipControl, waitFor } from './lib.mjs';
+	 baresipControl, waitFor, sleep, pageHelpers, pageHears, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
 
 plan(25);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
@@ -48,67 +47,32 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   // What trunk:itsp may dial when it transfers erin: 4xxx -> "second".
   `[route:itsp-xfer]\nmatch = ^4\\d+$\nfrom = trunk:itsp\nstrip = 4\nprepend = second\ntarget = trunk:two\n` +
   `[route:itsp-bob]\nmatch = ^bob$\nfrom = trunk:itsp\ntarget = user:bob\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // Two baresips, each auto-answering one account, playing a tone from an
 // 8 kHz WAV and dumping what it hears (sndfile) into its own folder.
-function baresipDir(name, port, ctrl, rtp, tone, user) {
-  const dir = path.join(WORK, name), snd = path.join(dir, 'snd');
-  fs.mkdirSync(snd, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config'), [
-    `sip_listen 127.0.0.1:${port}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-    `rtp_ports ${rtp}`, `audio_source aufile,${toneWav(`tone${tone}.wav`, tone, 60, 8000)}`, 'audio_player alsa,null',
-    `snd_path ${snd}`, 'module_path /usr/lib/baresip/modules', 'module g711.so', 'module aufile.so',
-    'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-    `ctrl_tcp_listen 127.0.0.1:${ctrl}`, ''].join('\n'));
-  fs.writeFileSync(path.join(dir, 'accounts'),
-    `<sip:${user}@127.0.0.1:${port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n`);
-  return { dir, snd };
-}
-const b1 = baresipDir('baresip1', PORT1, CTRL1, '28200-28299', 880, 'trunk');
-const b2 = baresipDir('baresip2', PORT2, CTRL2, '28300-28399', 660, 'second');
+const baresip = (name, port, ctrl, rtp, tone, user) => startBaresip({ name, port, ctrl, rtp,
+  wav: toneWav(`tone${tone}.wav`, tone, 60, 8000), accounts: `<sip:${user}@127.0.0.1:${port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA` });
 
 const pageSetup = () => {
   window.jn = { sessions: {}, ended: {} };
-  jn.start = (ws, user, password) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: false, session_timers: false });
-    jn.ua = ua;
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on('connected', () => { clearTimeout(t); res('ok'); });
-    ua.start();
-  });
+  jn.start = async (ws, user, password) => { const r = await jnStartUA(ws, user, password); jn.ua = r.ua; return r.status; };
   // A second UA, registered, that answers every call as session `slot`.
-  jn.answerer = (ws, user, password, slot) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: true, session_timers: false });
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on('registered', () => { clearTimeout(t); res('registered'); });
-    ua.on('registrationFailed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
-    ua.on('newRTCSession', e => {
+  jn.answerer = async (ws, user, password, slot) => (await jnStartUA(ws, user, password, { register: true, on: {
+    newRTCSession: e => {
       if (e.originator !== 'remote') return;
       jn.sessions[slot] = e.session;
       e.session.on('confirmed', () => { jn.ended[slot] = jn.ended[slot] || null; jn.confirmed = (jn.confirmed || 0) + 1; });
       e.session.on('ended', ev => { jn.ended[slot] = `${ev.originator} ${ev.cause}`; });
       e.session.on('failed', ev => { jn.ended[slot] = `failed ${ev.originator} ${ev.cause}`; });
-      e.session.answer({ mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-                         pcConfig: { iceServers: [] } });
-    });
-    ua.start();
-  });
+      e.session.answer(jnMedia);
+    },
+  } })).status;
   // Calls target as session `slot`; notes how it ends in jn.ended[slot].
-  jn.call = (target, slot) => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 15000);
-    jn.sessions[slot] = jn.ua.call(`sip:${target}@127.0.0.1`, {
-      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-      pcConfig: { iceServers: [] },
-      eventHandlers: {
-        confirmed: () => { clearTimeout(t); res('confirmed'); },
-        failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
-        ended: e => { jn.ended[slot] = `${e.originator} ${e.cause}`; },
-      },
-    });
-  });
+  jn.call = (target, slot) => {
+    const c = jnCall(jn.ua, target, { on: { ended: e => { jn.ended[slot] = `${e.originator} ${e.cause}`; } } });
+    jn.sessions[slot] = c.session;
+    return c.result;
+  };
   // REFERs session `slot` to target (with Replaces of session `replaces`
   // when given); resolves with the events seen, in order, once the refer
   // has failed or the session has ended (or after 15 s).
@@ -131,21 +95,7 @@ const pageSetup = () => {
     });
   });
   // One second of what session `slot` receives (after 0.2 s to settle).
-  jn.capture = async slot => {
-    const track = jn.sessions[slot].connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
-    const stream = new MediaStream([track]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
-  };
+  jn.capture = slot => jnCapture(jnAudioTrack(jn.sessions[slot].connection));
   // The inbound-rtp counters of session `slot` (for diagnostics).
   jn.inbound = async slot => {
     const st = await jn.sessions[slot].connection.getStats();
@@ -155,24 +105,10 @@ const pageSetup = () => {
     return r;
   };
   jn.established = slot => jn.sessions[slot].isEstablished();
-  jn.hangup = slot => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 5000);
-    jn.sessions[slot].on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
-    jn.sessions[slot].terminate();
-  });
+  jn.hangup = slot => jnHangup(jn.sessions[slot]);
 };
 
-const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
-// The newest received-audio dump (sndfile "dump-...-dec.wav") in a folder.
-function decWav(snd) {
-  const f = fs.readdirSync(snd).filter(n => /dec\.wav$/.test(n)).sort().pop();
-  return f ? readWav(path.join(snd, f)) : null;
-}
-// Frequency and level of the seconds [from, to) of a recording.
-function segment(w, from, to) {
-  if (!w) return { freq: 0, rms: 0 };
-  return analyse(w.samples.slice(Math.round(from * w.rate), Math.round(to * w.rate)), w.rate);
-}
+const cdr = () => cdrLines(CDR);
 // The peak frequency of every 0.25 s window of a recording that is not
 // silent (rms > 0.01), rounded to 10 Hz.
 function windows(w) {
@@ -186,12 +122,10 @@ function windows(w) {
   return out;
 }
 
-let jn, browser, p1, p2, log1 = '', log2 = '', c1, c2;
+let jn, browser, b1, b2, c1, c2;
 try {
-  p1 = spawn('baresip', ['-f', b1.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  p1.stdout.on('data', d => { log1 += d; }); p1.stderr.on('data', d => { log1 += d; });
-  p2 = spawn('baresip', ['-f', b2.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  p2.stdout.on('data', d => { log2 += d; }); p2.stderr.on('data', d => { log2 += d; });
+  b1 = baresip('baresip1', PORT1, CTRL1, '28200-28299', 880, 'trunk');
+  b2 = baresip('baresip2', PORT2, CTRL2, '28300-28399', 660, 'second');
   await sleep(500);
   c1 = await baresipControl(CTRL1);
   c2 = await baresipControl(CTRL2);
@@ -200,12 +134,13 @@ try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${HTTP}/`);
   await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageHelpers);
   await page.evaluate(pageSetup);
   const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
 
   // ---- blind transfer: the browser hands the trunk over to 3000 ----
   const res = await page.evaluate(() => jn.call('0123', 'a'));
-  ok(st === 'ok' && res === 'confirmed', `erin's call to 0123 (trunk:itsp, baresip 1) is confirmed (${res})`, log1 + junctionLog());
+  ok(st === 'ok' && res === 'confirmed', `erin's call to 0123 (trunk:itsp, baresip 1) is confirmed (${res})`, b1.log() + junctionLog());
   // Let baresip 1 hear erin for a while (from ICE connected) first.
   await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.a.connection.iceConnectionState)), 5000);
   await sleep(2500);
@@ -225,7 +160,7 @@ try {
 
   // baresip 1's recording: erin's tone until the transfer, then the second
   // baresip's. Judge the order of the tones, not wall-clock offsets.
-  const w1 = decWav(b1.snd), w2 = decWav(b2.snd);
+  const w1 = decodedWav(b1.snd), w2 = decodedWav(b2.snd);
   const tones = windows(w1);
   const runs = [];
   for (const f of tones) if (!runs.length || runs[runs.length - 1].f !== f) runs.push({ f, n: 1 }); else runs[runs.length - 1].n++;
@@ -235,12 +170,12 @@ try {
      `baresip 1 heard erin's 440 Hz first (0.25 s windows: ${desc})`, { files: fs.readdirSync(b1.snd) });
   ok(r660 && r660.f === 660 && r660.n >= 4 && runs.indexOf(r660) <= runs.indexOf(r440) + 2,
      '... and then, to the end, baresip 2\'s 660 Hz (at least 1 s of it)', { files: fs.readdirSync(b1.snd) });
-  const heard2 = segment(w2, 0.5, 2.5);
+  const heard2 = analyseWav(w2, 0.5, 2.5);
   ok(Math.abs(heard2.freq - 880) <= 15 && heard2.rms > 0.01,
      `baresip 2 heard baresip 1's 880 Hz: peak ${heard2.freq} Hz, rms ${heard2.rms.toFixed(3)}`, { heard2, files: fs.readdirSync(b2.snd) });
 
-  ok(await waitFor(() => cdrLines().length === 1, 3000), 'one CDR line for the transferred call', cdrLines());
-  const c = cdrLines()[0] || {};
+  ok(await waitFor(() => cdr().length === 1, 3000), 'one CDR line for the transferred call', cdr());
+  const c = cdr()[0] || {};
   const legs = c.legs || [];
   // After the transfer the call's legs are the trunk (erin's callee) and
   // the second baresip: both PCMU, so relayed.
@@ -260,7 +195,7 @@ try {
   const rt = await page.evaluate(() => jn.call('0123', 'd'));
   await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.d.connection.iceConnectionState)), 5000);
   await sleep(2500);
-  const heardBefore = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  const heardBefore = await pageHears(page, () => jn.capture('d'));
   const e1 = c1.events.length, e2 = c2.events.length;
   await c1.command('transfer', `sip:4000@127.0.0.1:${SIPPORT}`);
   const est = await waitFor(() => c2.events.slice(e2).some(e => e.type === 'CALL_ESTABLISHED'), 5000);
@@ -268,25 +203,25 @@ try {
   ok(rt === 'confirmed' && est && gone1, `baresip 1 (trunk:itsp) transfers erin to 4000: baresip 2 answers, baresip 1's call ends (${rt}, established ${!!est}, closed ${!!gone1})`,
      JSON.stringify([c1.events.slice(e1), c2.events.slice(e2)]) + '\n' + junctionLog());
   await sleep(1000);
-  const heardAfter = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  const heardAfter = await pageHears(page, () => jn.capture('d'));
   const stillUp = await page.evaluate(() => jn.established('d') && !jn.ended.d);
   ok(stillUp && Math.abs(heardBefore.freq - 880) <= 15 && Math.abs(heardAfter.freq - 660) <= 15 && heardAfter.rms > 0.01,
      `erin's session stays up and she hears 880 Hz before (rms ${heardBefore.rms.toFixed(3)}), ${heardAfter.freq} Hz 1 s after the transfer (rms ${heardAfter.rms.toFixed(3)})`,
      { heardBefore, heardAfter, stillUp });
   diag(`erin's inbound RTP after the transfer: ${JSON.stringify(await page.evaluate(() => jn.inbound('d')))}`);
-  const later = analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('d'); return { s: x.samples, r: x.rate }; })));
+  const later = await pageHears(page, () => jn.capture('d'));
   diag(`... 2.2 s after the transfer she hears ${later.freq} Hz, rms ${later.rms.toFixed(3)}; inbound RTP ${JSON.stringify(await page.evaluate(() => jn.inbound('d')))}`);
   const e2b = c2.events.length;
   const hd = await page.evaluate(() => jn.hangup('d'));
   const closed2b = await waitFor(() => c2.events.slice(e2b).some(e => e.type === 'CALL_CLOSED'), 5000);
   ok(hd === 'ended Terminated' && closed2b, `erin hangs up (${hd}): the BYE reaches baresip 2`, JSON.stringify(c2.events.slice(e2b)));
   await sleep(500);
-  const w2b = decWav(b2.snd);
-  const h2b = segment(w2b, 0.5, 1.5);
+  const w2b = decodedWav(b2.snd);
+  const h2b = analyseWav(w2b, 0.5, 1.5);
   ok(Math.abs(h2b.freq - 440) <= 15 && h2b.rms > 0.01, `baresip 2 heard erin's 440 Hz: peak ${h2b.freq} Hz, rms ${h2b.rms.toFixed(3)}`, { h2b, files: fs.readdirSync(b2.snd) });
-  ok(await waitFor(() => cdrLines().length === 2, 3000) && cdrLines()[1].cause === 'normal' && cdrLines()[1].media === 'transcode' &&
-     cdrLines()[1].transfer === 'blind by trunk:itsp to 4000 (trunk:two)',
-     `its CDR line: normal, transcode, transfer "${(cdrLines()[1] || {}).transfer}" (${(cdrLines()[1] || {}).cause}, ${(cdrLines()[1] || {}).media})`, cdrLines()[1]);
+  ok(await waitFor(() => cdr().length === 2, 3000) && cdr()[1].cause === 'normal' && cdr()[1].media === 'transcode' &&
+     cdr()[1].transfer === 'blind by trunk:itsp to 4000 (trunk:two)',
+     `its CDR line: normal, transcode, transfer "${(cdr()[1] || {}).transfer}" (${(cdr()[1] || {}).cause}, ${(cdr()[1] || {}).media})`, cdr()[1]);
 
   // ---- the trunk transfers erin to a user: bob (another JsSIP UA) ----
   const reg = await page.evaluate(([ws]) => jn.answerer(ws, 'bob', 'b0b-secret', 'bob'), [WSURL]);
@@ -297,20 +232,20 @@ try {
   await c1.command('transfer', `sip:bob@127.0.0.1:${SIPPORT}`);
   const bobUp = await waitFor(() => page.evaluate(() => jn.confirmed === 1), 8000);
   const gone1f = await waitFor(() => c1.events.slice(e1f).some(e => e.type === 'CALL_CLOSED'), 5000);
-  ok(reg === 'registered' && rf === 'confirmed' && bobUp && gone1f,
+  ok(reg === 'ok' && rf === 'confirmed' && bobUp && gone1f,
      `baresip 1 transfers erin's call to bob (user:bob): bob's session is confirmed, baresip 1's call ends (${reg}, ${rf}, bob ${!!bobUp}, closed ${!!gone1f})`,
      junctionLog());
   await waitFor(() => page.evaluate(() => /connected|completed/.test(jn.sessions.bob.connection.iceConnectionState)), 5000);
   await sleep(1000);
-  const bobHears = bobUp ? analyse(...Object.values(await page.evaluate(async () => { const x = await jn.capture('bob'); return { s: x.samples, r: x.rate }; }))) : { freq: 0, rms: 0 };
+  const bobHears = bobUp ? await pageHears(page, () => jn.capture('bob')) : { freq: 0, rms: 0 };
   ok(Math.abs(bobHears.freq - 440) <= 15 && bobHears.rms > 0.01 && await page.evaluate(() => jn.established('f')),
      `erin's session stays up and bob hears her 440 Hz: peak ${bobHears.freq} Hz, rms ${bobHears.rms.toFixed(3)}`, bobHears);
   const hf = await page.evaluate(() => jn.hangup('f'));
   const bobEnded = await waitFor(() => page.evaluate(() => jn.ended.bob), 5000);
   ok(hf === 'ended Terminated' && bobEnded === 'remote Terminated', `erin hangs up (${hf}): bob's session ends by junction's BYE (${bobEnded})`);
-  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'normal' &&
-     /^blind by trunk:itsp to bob \(/.test(cdrLines()[2].transfer || ''),
-     `its CDR line: normal, media ${(cdrLines()[2] || {}).media}, transfer "${(cdrLines()[2] || {}).transfer}"`, cdrLines()[2]);
+  ok(await waitFor(() => cdr().length === 3, 3000) && cdr()[2].cause === 'normal' &&
+     /^blind by trunk:itsp to bob \(/.test(cdr()[2].transfer || ''),
+     `its CDR line: normal, media ${(cdr()[2] || {}).media}, transfer "${(cdr()[2] || {}).transfer}"`, cdr()[2]);
 
   // ---- attended transfer: erin calls both baresips, then joins them ----
   const ra = await page.evaluate(() => jn.call('0123', 'b'));
@@ -331,23 +266,21 @@ try {
   ok(closedG, 'baresip 1 hangs up: the BYE reaches baresip 2 (they were joined)', JSON.stringify(c2.events.slice(e2g)));
   await sleep(500);
   const last = w => { const t = windows(w); let n = 0; while (n < t.length && t[t.length - 1 - n] === t[t.length - 1]) n++; return { f: t[t.length - 1], n }; };
-  const l1 = last(decWav(b1.snd)), l2 = last(decWav(b2.snd));
+  const l1 = last(decodedWav(b1.snd)), l2 = last(decodedWav(b2.snd));
   ok(l1.f === 660 && l1.n >= 4 && l2.f === 880 && l2.n >= 4,
      `after the join baresip 1 hears ${l1.f} Hz (${l1.n / 4} s to the end) and baresip 2 hears ${l2.f} Hz (${l2.n / 4} s)`, { l1, l2 });
-  await waitFor(() => cdrLines().length === 5, 3000);
-  const [g1, g2] = cdrLines().slice(3);
+  await waitFor(() => cdr().length === 5, 3000);
+  const [g1, g2] = cdr().slice(3);
   ok(g1 && g2 && g1.cause === 'transferred' && /^attended by user:erin/.test(g1.transfer || '') &&
      g2.cause === 'normal' && /^attended by user:erin: joined /.test(g2.transfer || '') && g2.legs.every(g => g.kind === 'rtp'),
      `CDR: her call to 3001 ${g1 && g1.cause} (${g1 && g1.transfer}); the call to 0123 ${g2 && g2.cause} (${g2 && g2.transfer})`,
-     cdrLines().slice(3));
+     cdr().slice(3));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
   if (browser) await browser.close();
   for (const x of [c1, c2]) if (x) x.close();
-  for (const p of [p1, p2]) if (p) p.kill('SIGTERM');
-  fs.writeFileSync(path.join(WORK, 'baresip1.log'), log1);
-  fs.writeFileSync(path.join(WORK, 'baresip2.log'), log2);
+  for (const b of [b1, b2]) if (b) await b.stop();
   const code = await stopJunction(jn);
   ok(code === 0, `junction exits 0 (no leak or crash under ASan): ${code}`, junctionLog());
   done();
