@@ -18,7 +18,14 @@
  * share one wake-up, and producers never take the target context's lock.
  *
  * The consumer reads the eventfd before it takes the batch, so a post that
- * finds the queue empty after that always wakes it again. */
+ * finds the queue empty after that always wakes it again.
+ *
+ * A post made while the posting thread dispatches its own context (a worker
+ * job, a SIP message on the core) delays that wake-up until the thread is
+ * done dispatching: its queue's prepare(), which GLib runs before the next
+ * poll, writes the eventfds then. So the posts of one SIP message or one
+ * batch of jobs reach the other thread with one wake-up, instead of waking
+ * it for the first and again for the second after it went back to sleep. */
 typedef struct {
 	GSourceFunc fn;
 	gpointer data;
@@ -30,6 +37,9 @@ typedef struct {
 	GArray *pending; /* post_item, under lock */
 	GArray *running; /* the batch being run (consumer only) */
 	int efd;
+	/* Other queues this thread posted to while dispatching: their wake-ups,
+	 * written at our next prepare (only the thread running our context). */
+	GPtrArray *wake_later;
 } post_queue;
 
 struct jn_worker {
@@ -52,6 +62,36 @@ struct jn_workers {
  * no pool argument, finds the core queue. Per-thread identity, not shared
  * state. */
 static GPrivate current_worker = G_PRIVATE_INIT(NULL);
+/* The queue of the context this thread runs (set by that queue's prepare). */
+static GPrivate home_queue = G_PRIVATE_INIT(NULL);
+
+static void queue_wake(post_queue *q)
+{
+	uint64_t one = 1;
+	while (write(q->efd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+}
+
+/* Writes the wake-ups this thread held back (see the top comment). */
+static void flush_wakes(post_queue *home)
+{
+	for (guint i = 0; i < home->wake_later->len; i++)
+		queue_wake(g_ptr_array_index(home->wake_later, i));
+	g_ptr_array_set_size(home->wake_later, 0);
+}
+
+/* The queue whose prepare will run on this thread after the current
+ * dispatch, or NULL when the thread is not dispatching its own context. */
+static post_queue *deferring_home(post_queue *target)
+{
+	post_queue *home = g_private_get(&home_queue);
+	if (!home || home == target)
+		return NULL;
+	GSource *cur = g_main_current_source();
+	if (!cur || g_source_get_context(cur) != g_source_get_context(&home->src))
+		return NULL;
+	return home;
+}
 
 static void queue_push(post_queue *q, GSourceFunc fn, gpointer data)
 {
@@ -60,11 +100,27 @@ static void queue_push(post_queue *q, GSourceFunc fn, gpointer data)
 	bool was_empty = q->pending->len == 0;
 	g_array_append_val(q->pending, it);
 	g_mutex_unlock(&q->lock);
-	if (was_empty) {
-		uint64_t one = 1;
-		while (write(q->efd, &one, sizeof one) < 0 && errno == EINTR)
-			;
+	if (!was_empty)
+		return;
+	post_queue *home = deferring_home(q);
+	if (!home) {
+		queue_wake(q);
+		return;
 	}
+	for (guint i = 0; i < home->wake_later->len; i++)
+		if (g_ptr_array_index(home->wake_later, i) == q)
+			return;
+	g_ptr_array_add(home->wake_later, q);
+}
+
+static gboolean queue_prepare(GSource *src, gint *timeout)
+{
+	post_queue *q = (post_queue *)src;
+	if (g_private_get(&home_queue) != q)
+		g_private_set(&home_queue, q);
+	flush_wakes(q);
+	*timeout = -1;
+	return FALSE;
 }
 
 static gboolean queue_dispatch(GSource *src, GSourceFunc cb, gpointer data)
@@ -74,6 +130,8 @@ static gboolean queue_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	(void)cb;
 	(void)data;
 
+	/* GLib skips prepare() for a source already found ready. */
+	flush_wakes(q);
 	/* Reset the wake-up first: a post after this point either lands in
 	 * this batch or finds the queue empty and writes again. */
 	while (read(q->efd, &v, sizeof v) < 0 && errno == EINTR)
@@ -89,6 +147,7 @@ static gboolean queue_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 			queue_push(q, it->fn, it->data);
 	}
 	g_array_set_size(q->running, 0);
+	flush_wakes(q);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -97,12 +156,14 @@ static void queue_finalize(GSource *src)
 	post_queue *q = (post_queue *)src;
 	g_array_free(q->pending, TRUE);
 	g_array_free(q->running, TRUE);
+	g_ptr_array_free(q->wake_later, TRUE);
 	g_mutex_clear(&q->lock);
 	if (q->efd >= 0)
 		close(q->efd);
 }
 
 static GSourceFuncs queue_funcs = {
+	.prepare = queue_prepare,
 	.dispatch = queue_dispatch,
 	.finalize = queue_finalize,
 };
@@ -114,6 +175,7 @@ static post_queue *queue_new(GMainContext *ctx, const char *name)
 	g_mutex_init(&q->lock);
 	q->pending = g_array_sized_new(FALSE, FALSE, sizeof(post_item), 64);
 	q->running = g_array_sized_new(FALSE, FALSE, sizeof(post_item), 64);
+	q->wake_later = g_ptr_array_new();
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0)
 		g_error("eventfd: %s", g_strerror(errno)); /* out of fds at start: abort */
@@ -156,6 +218,9 @@ static gpointer worker_main(gpointer data)
 	g_private_set(&current_worker, wk);
 	g_main_context_push_thread_default(wk->ctx);
 	g_main_loop_run(wk->loop);
+	/* The last dispatch (the quit) may have held wake-ups back. */
+	flush_wakes(wk->q);
+	g_private_set(&home_queue, NULL);
 	g_main_context_pop_thread_default(wk->ctx);
 	g_private_set(&current_worker, NULL);
 	return NULL;
@@ -193,8 +258,15 @@ void jn_workers_free(jn_workers *w)
 {
 	if (!w)
 		return;
-	for (unsigned i = 0; i < w->n; i++)
-		jn_worker_post(&w->w[i], quit_loop, w->w[i].loop);
+	/* The core's loop may have stopped right after a dispatch that held
+	 * wake-ups back. */
+	if (g_private_get(&home_queue) == w->core)
+		flush_wakes(w->core);
+	/* Woken at once even from inside a dispatch: we block on the joins. */
+	for (unsigned i = 0; i < w->n; i++) {
+		queue_push(w->w[i].q, quit_loop, w->w[i].loop);
+		queue_wake(w->w[i].q);
+	}
 	for (unsigned i = 0; i < w->n; i++) {
 		g_thread_join(w->w[i].thread);
 		/* Posted after the quit: never run, as before. */
@@ -204,6 +276,8 @@ void jn_workers_free(jn_workers *w)
 	}
 	/* What the workers posted to the core and it has not run yet keeps
 	 * its chance to run when the core iterates again. */
+	if (g_private_get(&home_queue) == w->core)
+		g_private_set(&home_queue, NULL);
 	queue_free(w->core, true);
 	g_free(w->w);
 	g_free(w);
