@@ -7,11 +7,9 @@
 // 660 Hz, E hears 880 Hz after the transfer), hangup from P reaches E, and
 // the CDR has the second call "transferred" and the first one normal with
 // P and E as its legs. See docs/calls.md.
-import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-         waitFor, readWav, baresipControl, recordSip } from './lib.mjs';
+import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
+         waitFor, baresipControl, recordSip, sleep, pageHelpers, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
 
 plan(8);
 const HTTP = 19080, WS = 19081, SIPPORT = 16060, PPORT = 16070, EPORT = 16080;
@@ -26,66 +24,36 @@ const conf = `[general]\ncdr_file = ${CDR}\n[api]\nhttp_listen = 127.0.0.1:${HTT
   `[trunk:ext]\nhost = 127.0.0.1\nport = ${EPORT}\ncodecs = pcmu\n` +
   `[route:did]\nmatch = ^5551234$\nfrom = trunk:pstn\ntarget = user:erin\n` +
   `[route:ext]\nmatch = ^3\\d+$\nstrip = 4\nprepend = ext\ntarget = trunk:ext\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-function baresip(name, port, rtp, wav, account) {
-  const dir = path.join(WORK, name), snd = path.join(dir, 'snd');
-  fs.mkdirSync(snd, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config'), [
-    `sip_listen 127.0.0.1:${port}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-    `rtp_ports ${rtp}`, `audio_source aufile,${wav}`, 'audio_player alsa,null', `snd_path ${snd}`,
-    'module_path /usr/lib/baresip/modules', 'module g711.so', 'module aufile.so', 'module alsa.so',
-    'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-    `ctrl_tcp_listen 127.0.0.1:${port + 5}`, ''].join('\n'));
-  fs.writeFileSync(path.join(dir, 'accounts'), account + '\n');
-  const p = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  p.log = '';
-  p.stdout.on('data', d => { p.log += d; });
-  p.stderr.on('data', d => { p.log += d; });
-  p.snd = snd;
-  return p;
-}
-
-// The newest received-audio dump of a baresip, from `skip` seconds on.
-function heard(dir, skip) {
-  const f = fs.readdirSync(dir).filter(n => /dec\.wav$/.test(n)).sort().map(n => path.join(dir, n));
-  if (!f.length) return null;
-  const r = readWav(f[f.length - 1]);
-  return analyse(r.samples.slice(Math.floor(skip * r.rate)), r.rate);
-}
+// A baresip whose ctrl_tcp listens on its SIP port + 5.
+const baresip = (name, port, rtp, wav, accounts) => startBaresip({ name, port, ctrl: port + 5, rtp, wav, accounts });
 
 const pageSetup = () => {
   window.jn = {};
-  const media = { mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-                  pcConfig: { iceServers: [] } };
-  jn.register = (ws, user, password) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: true, session_timers: false });
-    jn.ua = ua;
-    ua.on('registered', () => res('registered'));
-    ua.on('registrationFailed', e => res(`failed ${e.cause}`));
-    ua.on('newRTCSession', e => {
-      if (e.originator !== 'remote') return;
-      jn.s1 = e.session;
-      jn.s1ended = null;
-      e.session.on('ended', ev => { jn.s1ended = `${ev.originator} ${ev.cause}`; });
-    });
-    ua.start();
-  });
+  jn.register = async (ws, user, password) => {
+    const r = await jnStartUA(ws, user, password, { register: true, on: {
+      newRTCSession: e => {
+        if (e.originator !== 'remote') return;
+        jn.s1 = e.session;
+        jn.s1ended = null;
+        e.session.on('ended', ev => { jn.s1ended = `${ev.originator} ${ev.cause}`; });
+      },
+    } });
+    jn.ua = r.ua;
+    return r.status;
+  };
   jn.answer = () => new Promise(res => {
     jn.s1.on('confirmed', () => res('confirmed'));
     jn.s1.on('failed', e => res(`failed ${e.cause}`));
-    jn.s1.answer(media);
+    jn.s1.answer(jnMedia);
   });
   jn.hold = () => new Promise(res => { jn.s1.hold({}, () => res('held')); setTimeout(() => res('timeout'), 5000); });
-  jn.call2 = target => new Promise(res => {
+  jn.call2 = target => {
     jn.s2ended = null;
-    jn.s2 = jn.ua.call(`sip:${target}@127.0.0.1`, { ...media, eventHandlers: {
-      confirmed: () => res('confirmed'),
-      failed: e => res(`failed ${e.cause}`),
-      ended: e => { jn.s2ended = `${e.originator} ${e.cause}`; },
-    } });
-  });
+    const c = jnCall(jn.ua, target, { on: { ended: e => { jn.s2ended = `${e.originator} ${e.cause}`; } } });
+    jn.s2 = c.session;
+    return c.result;
+  };
   jn.refer = () => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 10000);
     const target = jn.s2.remote_identity.uri;
@@ -113,6 +81,7 @@ try {
   const wire = await recordSip(page);
   await page.goto(`http://127.0.0.1:${HTTP}/`);
   await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageHelpers);
   await page.evaluate(pageSetup);
   const reg = await page.evaluate(ws => jn.register(ws, 'erin', 'er1n-secret'), WSURL);
 
@@ -123,7 +92,7 @@ try {
   // that made it recvonly (a pcap shows our stream to it continuous).
   const h = 'not held';
   const a2 = await page.evaluate(() => jn.call2('3001'));
-  ok(reg === 'registered' && a1 === 'confirmed' &&  a2 === 'confirmed',
+  ok(reg === 'ok' && a1 === 'confirmed' &&  a2 === 'confirmed',
      `erin answers P, calls E (${reg} ${a1} ${h} ${a2})`, await wire({ last: 14, full: true }));
   await sleep(1000);
 
@@ -143,19 +112,16 @@ try {
   await sleep(800);
   // The dumps run the whole call: the last ~3 s are after the transfer.
   const since = (Date.now() - tTransfer) / 1000;
-  const wp = heard(P.snd, 0), we = heard(E.snd, 0);
-  const wpLate = (() => {
-    const f = fs.readdirSync(P.snd).filter(n => /dec\.wav$/.test(n)).sort().map(n => path.join(P.snd, n));
-    const rr = readWav(f[f.length - 1]);
-    return analyse(rr.samples.slice(Math.max(0, rr.samples.length - 3 * rr.rate)), rr.rate);
-  })();
+  const rp = decodedWav(P.snd);
+  const wp = analyseWav(rp), we = analyseWav(decodedWav(E.snd));
+  const wpLate = analyseWav(rp, rp ? Math.max(0, rp.samples.length / rp.rate - 3) : 0);
   ok(wpLate && Math.abs(wpLate.freq - 660) < 30 && wpLate.rms > 0.02,
      `P hears E's 660 Hz after the transfer (${wpLate.freq} Hz, rms ${wpLate.rms.toFixed(3)}; whole call ${wp && wp.freq} Hz, ${since.toFixed(1)} s since)`,
-     P.log.replace(/\[0:0[^\n]*audio=[^\n]*/g, '').slice(-4000));
+     P.log().replace(/\[0:0[^\n]*audio=[^\n]*/g, '').slice(-4000));
   ok(we && Math.abs(we.freq - 880) < 30 && we.rms > 0.02, `E heard P's 880 Hz (${we && we.freq} Hz)`);
 
-  await waitFor(() => fs.existsSync(CDR) && fs.readFileSync(CDR, 'utf8').trim().split('\n').length >= 2, 5000);
-  const recs = fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').trim().split('\n').map(l => JSON.parse(l)) : [];
+  await waitFor(() => cdrLines(CDR).length >= 2, 5000);
+  const recs = cdrLines(CDR);
   const x = recs.find(q => q.target === 'trunk:ext'), d = recs.find(q => q.target === 'user:erin');
   ok(x && d && x.cause === 'transferred' && d.cause === 'normal',
      `CDR: erin's call to E transferred, P's call normal (${recs.map(q => q.target + ':' + q.cause).join(' ')})`, JSON.stringify(recs));
@@ -163,7 +129,7 @@ try {
   ok(false, `test crashed: ${e.stack}`, junctionLog());
 } finally {
   if (browser) await browser.close();
-  for (const p of [P, E]) if (p) p.kill('SIGKILL');
+  for (const p of [P, E]) if (p) await p.stop('SIGKILL');
   if (jn) await stopJunction(jn);
   done();
 }
