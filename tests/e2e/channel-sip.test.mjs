@@ -8,11 +8,9 @@
 // page's 440 Hz; a DTMF key from the page reaches baresip as RFC 4733; a
 // hangup from the page ends baresip's call; the CDR names user:erin ->
 // trunk:itsp. See docs/json-channel.md.
-import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, analyse, waitFor,
-         readWav, baresipControl } from './lib.mjs';
+import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, waitFor,
+         baresipControl, sleep, pageHelpers, pageHears, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
 
 plan(11);
 const HTTP = 18980, WS = 18981, SIPPORT = 15960, TRUNKPORT = 15970, CTRL = 15975;
@@ -25,18 +23,6 @@ const conf = `[general]\ncdr_file = ${CDR}\n[api]\nhttp_listen = 127.0.0.1:${HTT
   `[user:erin]\npassword = er1n-secret\n` +
   `[trunk:itsp]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ncodecs = pcmu\n` +
   `[route:out]\nmatch = ^0\\d+$\nstrip = 4\nprepend = trunk\ntarget = trunk:itsp\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-const BDIR = path.join(WORK, 'baresip'), SND = path.join(BDIR, 'snd');
-fs.mkdirSync(SND, { recursive: true });
-fs.writeFileSync(path.join(BDIR, 'config'), [
-  `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-  'rtp_ports 29600-29699', `audio_source aufile,${toneWav('tone880.wav', 880, 60, 8000)}`, 'audio_player alsa,null',
-  `snd_path ${SND}`, 'module_path /usr/lib/baresip/modules', 'module g711.so', 'module aufile.so', 'module alsa.so',
-  'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-  `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
-fs.writeFileSync(path.join(BDIR, 'accounts'),
-  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU\n`);
 
 // The page: signalling over the JSON channel, media with RTCPeerConnection.
 const pageSetup = () => {
@@ -73,33 +59,20 @@ const pageSetup = () => {
     await pc.setLocalDescription(await pc.createOffer());
     jn.send({ type: 'call', to, sdp: pc.localDescription.sdp }); // candidates trickle after
   };
-  jn.capture = async () => {
-    const stream = new MediaStream([jn.remote]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
-  };
+  jn.capture = () => jnCapture(jn.remote);
 };
 
-let jn, bs, browser, blog = '';
+let jn, bs, browser;
 try {
-  bs = spawn('baresip', ['-f', BDIR], { stdio: ['pipe', 'pipe', 'pipe'] });
-  bs.stdout.on('data', d => { blog += d; });
-  bs.stderr.on('data', d => { blog += d; });
+  bs = startBaresip({ port: TRUNKPORT, ctrl: CTRL, rtp: '29600-29699', wav: toneWav('tone880.wav', 880, 60, 8000),
+                      accounts: `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=auto;audio_codecs=PCMU` });
   await sleep(500);
   const ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${HTTP}/`);
+  await page.evaluate(pageHelpers);
   await page.evaluate(pageSetup);
   await page.evaluate(url => jn.open(url), WSURL);
 
@@ -127,31 +100,28 @@ try {
   const ans = await page.evaluate(() => jn.wait('answer', 8000));
   const st = await page.evaluate(() => jn.wait('state', 10000, 'answered'));
   ok(ans && st && st.state === 'answered', `the page gets our answer and then "answered" (${st && JSON.stringify(st)})`,
-     junctionLog() + blog);
+     junctionLog() + bs.log());
   const est = await waitFor(() => ctl.events.find(e => e.type === 'CALL_ESTABLISHED'), 5000);
   await sleep(1500);
-  const heard = await page.evaluate(() => jn.capture().then(r => ({ rate: r.rate, samples: Array.from(r.samples) })));
-  const w = analyse(heard.samples, heard.rate);
+  const w = await pageHears(page, () => jn.capture());
   ok(est && Math.abs(w.freq - 880) < 30 && w.rms > 0.02, `the page hears the trunk's 880 Hz (${w.freq} Hz, rms ${w.rms.toFixed(3)})`);
 
   await page.evaluate(() => jn.send({ type: 'dtmf', digit: '5' }));
-  const key = await waitFor(() => (blog.match(/.*DTMF.*5.*/i) || [])[0] ||
+  const key = await waitFor(() => (bs.log().match(/.*DTMF.*5.*/i) || [])[0] ||
     ctl.events.find(e => /DTMF/.test(e.type) && /5/.test(JSON.stringify(e))), 4000);
   ok(!!key, `a key from the page reaches baresip as RFC 4733 (${typeof key === 'string' ? key.trim() : JSON.stringify(key)})`,
-     blog.slice(-2000) + JSON.stringify(ctl.events));
+     bs.log().slice(-2000) + JSON.stringify(ctl.events));
 
   await sleep(1000);
   await page.evaluate(() => jn.send({ type: 'hangup' }));
   const closed = await waitFor(() => ctl.events.find(e => e.type === 'CALL_CLOSED'), 5000);
   ok(!!closed, `hangup from the page ends baresip's call (${closed && closed.param})`, junctionLog());
   await sleep(800);
-  const dec = fs.readdirSync(SND).filter(n => /dec\.wav$/.test(n)).map(n => path.join(SND, n));
-  const rb = dec.length ? readWav(dec[dec.length - 1]) : null;
-  const wb = rb && analyse(rb.samples.slice(rb.rate), rb.rate);
+  const wb = analyseWav(decodedWav(bs.snd), 1);
   ok(wb && Math.abs(wb.freq - 440) < 30 && wb.rms > 0.02, `baresip heard the page's 440 Hz (${wb && wb.freq} Hz)`);
 
-  await waitFor(() => fs.existsSync(CDR) && fs.readFileSync(CDR, 'utf8').includes('trunk:itsp'), 5000);
-  const recs = fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').trim().split('\n').map(l => JSON.parse(l)) : [];
+  await waitFor(() => cdrLines(CDR).some(x => x.target === 'trunk:itsp'), 5000);
+  const recs = cdrLines(CDR);
   const r = recs.find(x => x.target === 'trunk:itsp');
   ok(r && r.caller === 'user:erin' && r.cause === 'normal' && r.media === 'transcode' && r.legs[0].kind === 'webrtc',
      'CDR: user:erin -> trunk:itsp, normal, transcode, leg a webrtc', JSON.stringify(recs));
@@ -160,7 +130,7 @@ try {
   ok(false, `test crashed: ${e.stack}`, junctionLog());
 } finally {
   if (browser) await browser.close();
-  if (bs) bs.kill('SIGKILL');
+  if (bs) await bs.stop('SIGKILL');
   if (jn) await stopJunction(jn);
   done();
 }
