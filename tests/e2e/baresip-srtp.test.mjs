@@ -6,11 +6,9 @@
 // both SRTP legs decrypt), the CDR says relay (PCMU both sides) and both legs
 // are "srtp". Then a trunk with srtp = required facing a plain-RTP baresip:
 // it refuses the RTP/SAVP offer (488 back to the caller), CDR rejected.
-import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { plan, ok, done, WORK, startJunction, stopJunction, junctionLog, toneWav, analyse, waitFor, readWav,
-         baresipControl } from './lib.mjs';
+import { plan, ok, done, WORK, startJunction, stopJunction, junctionLog, toneWav, waitFor, baresipControl, sleep,
+         startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
 
 plan(7);
 const HTTP = 18780, SIPPORT = 15760, APORT = 15770, BPORT = 15780, CPORT = 15790;
@@ -24,38 +22,16 @@ const conf = `[general]\ncdr_file = ${CDR}\n[api]\nhttp_listen = 127.0.0.1:${HTT
   `[route:out]\nmatch = ^7(\\d+)$\nfrom = trunk:pstn\nprepend = b\nstrip = 4\ntarget = trunk:itsp\n` +
   `[route:plain]\nmatch = ^8(\\d+)$\nfrom = trunk:pstn\nprepend = c\nstrip = 4\ntarget = trunk:plain\n`;
 
-function baresip(name, port, ctrl, rtp, wav, account) {
-  const dir = path.join(WORK, name), snd = path.join(dir, 'snd');
-  fs.mkdirSync(snd, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config'), [
-    `sip_listen 127.0.0.1:${port}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-    `rtp_ports ${rtp}`, `audio_source aufile,${wav}`, 'audio_player alsa,null', `snd_path ${snd}`,
-    'module_path /usr/lib/baresip/modules', 'module g711.so', 'module aufile.so', 'module alsa.so',
-    'module sndfile.so', 'module srtp.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-    `ctrl_tcp_listen 127.0.0.1:${ctrl}`, ''].join('\n'));
-  fs.writeFileSync(path.join(dir, 'accounts'), account + '\n');
-  const p = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  p.log = '';
-  p.stdout.on('data', d => { p.log += d; });
-  p.stderr.on('data', d => { p.log += d; });
-  p.snd = snd;
-  return p;
-}
+// A baresip with SDES-SRTP (its srtp module) whose ctrl_tcp listens on its SIP port + 5.
+const baresip = (name, port, rtp, wav, accounts) => startBaresip({ name, port, ctrl: port + 5, rtp, wav, accounts, modules: ['srtp'] });
 
-// The recording of what a baresip received (sndfile names it *-dec.wav).
-function decoded(dir) {
-  const f = fs.readdirSync(dir).filter(n => /dec\.wav$/.test(n)).map(n => path.join(dir, n));
-  return f.length ? readWav(f[f.length - 1]) : null;
-}
-
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 let jn, A, B, C;
 try {
-  A = baresip('a', APORT, APORT + 5, '27100-27199', toneWav('tone880.wav', 880, 60, 8000),
+  A = baresip('a', APORT, '27100-27199', toneWav('tone880.wav', 880, 60, 8000),
     `<sip:a@127.0.0.1:${APORT}>;regint=0;answermode=manual;audio_codecs=PCMU;mediaenc=srtp-mand`);
-  B = baresip('b', BPORT, BPORT + 5, '27200-27299', toneWav('tone440.wav', 440, 60, 8000),
+  B = baresip('b', BPORT, '27200-27299', toneWav('tone440.wav', 440, 60, 8000),
     `<sip:b@127.0.0.1:${BPORT}>;regint=0;answermode=auto;audio_codecs=PCMU;mediaenc=srtp-mand`);
-  C = baresip('c', CPORT, CPORT + 5, '27300-27399', toneWav('tone660.wav', 660, 60, 8000),
+  C = baresip('c', CPORT, '27300-27399', toneWav('tone660.wav', 660, 60, 8000),
     `<sip:c@127.0.0.1:${CPORT}>;regint=0;answermode=auto;audio_codecs=PCMU`);
   await sleep(500);
   const ctl = await baresipControl(APORT + 5);
@@ -63,14 +39,12 @@ try {
 
   await ctl.command('dial', `sip:7001@127.0.0.1:${SIPPORT}`);
   const est = await waitFor(() => ctl.events.find(e => e.type === 'CALL_ESTABLISHED'), 10000);
-  ok(!!est, 'A (SRTP) -> junction -> B (SRTP): established', A.log + B.log + junctionLog());
+  ok(!!est, 'A (SRTP) -> junction -> B (SRTP): established', A.log() + B.log() + junctionLog());
   await sleep(4000);
   await ctl.command('hangup');
   await waitFor(() => ctl.events.find(e => e.type === 'CALL_CLOSED'), 5000);
   await sleep(1000);
-  const ra = decoded(A.snd), rb = decoded(B.snd);
-  const wa = ra && analyse(ra.samples.slice(ra.rate), ra.rate);
-  const wb = rb && analyse(rb.samples.slice(rb.rate), rb.rate);
+  const wa = analyseWav(decodedWav(A.snd), 1), wb = analyseWav(decodedWav(B.snd), 1);
   ok(wa && Math.abs(wa.freq - 440) < 30 && wa.rms > 0.05, `A heard B's 440 Hz through two SRTP legs (${wa && wa.freq} Hz, rms ${wa && wa.rms.toFixed(3)})`);
   ok(wb && Math.abs(wb.freq - 880) < 30 && wb.rms > 0.05, `B heard A's 880 Hz (${wb && wb.freq} Hz, rms ${wb && wb.rms.toFixed(3)})`);
   ok(!/srtp.*(error|fail)/i.test(junctionLog()), 'no SRTP errors in junction\'s log');
@@ -81,8 +55,8 @@ try {
   const closed = await waitFor(() => ctl.events.find(e => e.type === 'CALL_CLOSED'), 10000);
   ok(!!closed && /488/.test(closed.param), `a trunk without SRTP refuses our RTP/SAVP offer (srtp = required); the caller gets (${closed && closed.param})`, junctionLog());
 
-  await waitFor(() => fs.existsSync(CDR) && fs.readFileSync(CDR, 'utf8').trim().split('\n').length >= 2, 5000);
-  const recs = fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').trim().split('\n').map(l => JSON.parse(l)) : [];
+  await waitFor(() => cdrLines(CDR).length >= 2, 5000);
+  const recs = cdrLines(CDR);
   const r0 = recs.find(r => r.target === 'trunk:itsp');
   ok(r0 && r0.media === 'relay' && r0.legs.length === 2 && r0.legs.every(l => l.kind === 'srtp' && l.packets_received > 50),
      'CDR: relay, both legs srtp with packets', JSON.stringify(r0));
@@ -91,7 +65,7 @@ try {
 } catch (e) {
   ok(false, `test crashed: ${e.stack}`, junctionLog());
 } finally {
-  for (const p of [A, B, C]) if (p) p.kill('SIGKILL');
+  for (const p of [A, B, C]) if (p) await p.stop('SIGKILL');
   if (jn) await stopJunction(jn);
   done();
 }
