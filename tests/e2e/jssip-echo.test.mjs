@@ -4,9 +4,9 @@
 // browser hears its own 440 Hz tone back; BYE from the browser -> 200 and
 // one CDR line with cause "normal". Then: an unknown number gets 404, and a
 // wrong password is refused (403). See docs/calls.md.
-import fs from 'node:fs';
 import path from 'node:path';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
+         sleep, waitFor, pageHelpers, pageHears, cdrLines } from './lib.mjs';
 
 plan(20);
 const HTTP = 18480, WS = 18481;
@@ -18,7 +18,6 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 24500\nport_max = 24999\nconsent_timeout = 5\n` +
   `[user:dave]\npassword = d4ve-secret\nmax_calls = 1\n` +
   `[route:echo]\nmatch = ^echo$\ntarget = echo\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // In the page: a JsSIP UA that records the first line of every SIP message.
 const pageSetup = () => {
@@ -31,29 +30,17 @@ const pageSetup = () => {
     }
     send(d) { jn.wire.push('> ' + String(d).split('\r\n')[0]); return super.send(d); }
   };
-  jn.start = (ws, user, password, register) => new Promise(res => {
-    const socket = new JsSIP.WebSocketInterface(ws);
-    const ua = new JsSIP.UA({ sockets: [socket], uri: `sip:${user}@127.0.0.1`, password, register,
-                              session_timers: false, connection_recovery_min_interval: 30 });
-    jn.ua = ua;
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on(register ? 'registered' : 'connected', () => { clearTimeout(t); res('ok'); });
-    ua.on('registrationFailed', e => { clearTimeout(t); res('registrationFailed ' + e.cause); });
-    ua.start();
-  });
+  jn.start = async (ws, user, password, register) => {
+    const r = await jnStartUA(ws, user, password, { register, connection_recovery_min_interval: 30 });
+    jn.ua = r.ua;
+    return r.status;
+  };
   // Calls target; resolves with 'confirmed' or 'failed STATUS CAUSE'.
-  jn.call = target => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 15000);
-    jn.session = jn.ua.call(`sip:${target}@127.0.0.1`, {
-      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-      pcConfig: { iceServers: [] },
-      eventHandlers: {
-        confirmed: () => { clearTimeout(t); res('confirmed'); },
-        failed: e => { clearTimeout(t); res(`failed ${e.message && e.message.status_code} ${e.cause}`); },
-        ended: e => { jn.ended = `${e.originator} ${e.cause}`; },
-      },
-    });
-  });
+  jn.call = target => {
+    const c = jnCall(jn.ua, target, { on: { ended: e => { jn.ended = `${e.originator} ${e.cause}`; } } });
+    jn.session = c.session;
+    return c.result;
+  };
   jn.stats = async () => {
     const out = {};
     (await jn.session.connection.getStats()).forEach(s => {
@@ -63,41 +50,18 @@ const pageSetup = () => {
     });
     return out;
   };
-  // ~1 s of the remote track's samples through WebAudio.
-  jn.capture = async () => {
-    const track = jn.session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
-    const stream = new MediaStream([track]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
-  };
+  jn.capture = () => jnCapture(jnAudioTrack(jn.session.connection));
   // A re-INVITE with an ICE restart; resolves when JsSIP applied the 200's answer.
   jn.renegotiate = () => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 8000);
     const started = jn.session.renegotiate({ rtcOfferConstraints: { iceRestart: true } }, () => { clearTimeout(t); res('done'); });
     if (!started) { clearTimeout(t); res('not started'); }
   });
-  jn.hangup = () => new Promise(res => {
-    const t = setTimeout(() => res('timeout'), 5000);
-    jn.session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
-    jn.session.terminate();
-  });
+  jn.hangup = () => jnHangup(jn.session);
   jn.stop = () => { jn.ua.stop(); };
 };
 
-const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
-async function waitFor(pred, ms) {
-  for (let t = 0; t < ms; t += 100) { if (pred()) return true; await sleep(100); }
-  return pred();
-}
+const cdr = () => cdrLines(CDR);
 
 let jn, browser;
 try {
@@ -108,6 +72,7 @@ try {
   page.on('pageerror', e => errors.push(e.message));
   await page.goto(`http://127.0.0.1:${HTTP}/`);
   await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageHelpers);
   await page.evaluate(pageSetup);
 
   // ---- the echo call ----
@@ -129,8 +94,7 @@ try {
   const b = await page.evaluate(() => jn.stats());
   const sent = b.sent - a.sent, recv = b.received - a.received;
   ok(sent > 100 && recv >= 0.9 * sent, `over 4 s ${recv} of ${sent} sent packets came back`, { a, b });
-  const remote = await page.evaluate(() => jn.capture());
-  const ra = analyse(remote.samples, remote.rate);
+  const ra = await pageHears(page, () => jn.capture());
   ok(Math.abs(ra.freq - 440) <= 10 && ra.rms > 0.01, `the browser hears its tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
   const rn = await page.evaluate(() => jn.renegotiate());
   await sleep(1000);
@@ -145,17 +109,17 @@ try {
   w = await wire();
   const after = w.slice(w.findIndex(l => l.startsWith('> BYE')));
   ok(w.some(l => l.startsWith('> BYE')) && after.some(l => /^< SIP\/2.0 200/.test(l)), `hangup: BYE -> 200 (${hang})`, w);
-  ok(await waitFor(() => cdrLines().length === 1, 5000) && cdrLines()[0].cause === 'normal',
-     'one CDR line with cause normal', cdrLines());
-  const rec = cdrLines()[0] || {};
+  ok(await waitFor(() => cdr().length === 1, 5000) && cdr()[0].cause === 'normal',
+     'one CDR line with cause normal', cdr());
+  const rec = cdr()[0] || {};
   ok(rec.caller === 'user:dave' && rec.target === 'echo' && rec.callee === 'echo' && rec.answer && rec.route === 'echo',
      'the CDR names caller, callee, route, target and the answer time', rec);
 
   // ---- unknown number: 404 ----
   const r404 = await page.evaluate(() => jn.call('nobody-here'));
   ok(/^failed 404/.test(r404), `an unknown number fails with 404 (${r404})`);
-  ok(await waitFor(() => cdrLines().length === 2, 5000) && cdrLines()[1].cause === 'rejected' && cdrLines()[1].sip_code === 404,
-     'its CDR line: rejected, 404', cdrLines()[1]);
+  ok(await waitFor(() => cdr().length === 2, 5000) && cdr()[1].cause === 'rejected' && cdr()[1].sip_code === 404,
+     'its CDR line: rejected, 404', cdr()[1]);
   await page.evaluate(() => jn.stop());
   await sleep(300);
 
@@ -174,8 +138,8 @@ try {
   let ended = null;
   for (let i = 0; i < 100 && !ended; i++) { await sleep(100); ended = await page.evaluate(() => jn.ended); }
   ok(rg === 'confirmed' && ended === 'remote Terminated', `ICE consent lost: junction sends BYE (${rg}, ended: ${ended})`, await wire());
-  ok(await waitFor(() => cdrLines().length === 3, 3000) && cdrLines()[2].cause === 'browser_gone',
-     'its CDR line: browser_gone', cdrLines()[2]);
+  ok(await waitFor(() => cdr().length === 3, 3000) && cdr()[2].cause === 'browser_gone',
+     'its CDR line: browser_gone', cdr()[2]);
 
   // ---- call limit, then drain: SIGTERM during a call ----
   const r2 = await page.evaluate(() => jn.call('echo'));
@@ -190,7 +154,7 @@ try {
   await page.evaluate(() => { jn.session = jn.first; return jn.hangup(); });
   const exited = await Promise.race([jn.exited, sleep(5000).then(() => null)]);
   ok(exited && exited.code === 0, 'after the hangup the drain ends and junction exits 0', exited);
-  const last = cdrLines();
+  const last = cdr();
   ok(last.length === 5 && last[3].cause === 'busy' && last[3].sip_code === 486 && last[4].cause === 'normal',
      'CDR: the 486 as busy, the drained call as normal (the 503 is no call)', last);
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
