@@ -10,7 +10,7 @@
 // trunk:itsp. See docs/json-channel.md.
 import path from 'node:path';
 import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, waitFor,
-         baresipControl, sleep, pageHelpers, pageHears, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
+         baresipControl, sleep, pageHears, startBaresip, decodedWav, analyseWav, cdrLines, openPage } from './lib.mjs';
 
 plan(11);
 const HTTP = 18980, WS = 18981, SIPPORT = 15960, TRUNKPORT = 15970, CTRL = 15975;
@@ -70,10 +70,7 @@ try {
   const ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page } = await openPage(browser, HTTP, pageSetup, { jssip: false });
   await page.evaluate(url => jn.open(url), WSURL);
 
   await page.evaluate(() => jn.send({ type: 'login', user: 'erin', password: 'wrong' }));

@@ -8,8 +8,8 @@
 // the CDR has the second call "transferred" and the first one normal with
 // P and E as its legs. See docs/calls.md.
 import path from 'node:path';
-import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
-         waitFor, baresipControl, recordSip, sleep, pageHelpers, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
+import { plan, ok, done, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, waitFor,
+         baresipControl, sleep, startBaresip, decodedWav, analyseWav, cdrLines, openPage } from './lib.mjs';
 
 plan(8);
 const HTTP = 19080, WS = 19081, SIPPORT = 16060, PPORT = 16070, EPORT = 16080;
@@ -77,12 +77,7 @@ try {
   const pc = await baresipControl(PPORT + 5), ec = await baresipControl(EPORT + 5);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
-  const page = await browser.newPage();
-  const wire = await recordSip(page);
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page, wire } = await openPage(browser, HTTP, pageSetup, { record: true });
   const reg = await page.evaluate(ws => jn.register(ws, 'erin', 'er1n-secret'), WSURL);
 
   await pc.command('dial', `sip:5551234@127.0.0.1:${SIPPORT}`);

@@ -5,8 +5,8 @@
 // one CDR line with cause "normal". Then: an unknown number gets 404, and a
 // wrong password is refused (403). See docs/calls.md.
 import path from 'node:path';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
-         sleep, waitFor, pageHelpers, pageHears, cdrLines } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, sleep, waitFor,
+         pageHears, cdrLines, openPage } from './lib.mjs';
 
 plan(20);
 const HTTP = 18480, WS = 18481;
@@ -41,15 +41,7 @@ const pageSetup = () => {
     jn.session = c.session;
     return c.result;
   };
-  jn.stats = async () => {
-    const out = {};
-    (await jn.session.connection.getStats()).forEach(s => {
-      if (s.type === 'outbound-rtp' && s.kind === 'audio') out.sent = s.packetsSent;
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.received = s.packetsReceived;
-      if (s.type === 'transport') out.dtlsState = s.dtlsState;
-    });
-    return out;
-  };
+  jn.stats = () => jnRtpStats(jn.session.connection);
   jn.capture = () => jnCapture(jnAudioTrack(jn.session.connection));
   // A re-INVITE with an ICE restart; resolves when JsSIP applied the 200's answer.
   jn.renegotiate = () => new Promise(res => {
@@ -67,13 +59,7 @@ let jn, browser;
 try {
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 30) });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(e.message));
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page, errors } = await openPage(browser, HTTP, pageSetup);
 
   // ---- the echo call ----
   const reg = await page.evaluate(([ws]) => jn.start(ws, 'dave', 'd4ve-secret', true), [WSURL]);

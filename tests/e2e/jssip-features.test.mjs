@@ -24,8 +24,8 @@
 //     closes its RTCPeerConnection, its WebSocket stays): BYE both ways.
 import fs from 'node:fs';
 import path from 'node:path';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
-	 readWav, baresipControl, waitFor, sleep, pageHelpers, pageHears, startBaresip, analyseWav, cdrLines } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, readWav,
+         baresipControl, waitFor, sleep, pageHears, startBaresip, analyseWav, cdrLines, openPage } from './lib.mjs';
 
 plan(25);
 // Ports of this test only: 19xxx signalling, 27xxx media.
@@ -81,21 +81,10 @@ const pageSetup = () => {
   };
   // One second of the received audio (after 200 ms to settle).
   jn.capture = () => jnCapture(jnAudioTrack(jn.session.connection));
-  jn.received = async () => {
-    let n = 0;
-    (await jn.session.connection.getStats()).forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived; });
-    return n;
-  };
   // The browser's RTP counters: packets it sent, and those it received
   // (after SRTP: a packet that does not decrypt is not counted).
-  jn.counters = async () => {
-    const r = { sent: 0, received: 0 };
-    (await jn.session.connection.getStats()).forEach(s => {
-      if (s.type === 'outbound-rtp' && s.kind === 'audio') r.sent += s.packetsSent;
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') r.received += s.packetsReceived;
-    });
-    return r;
-  };
+  jn.counters = () => jnRtpStats(jn.session.connection);
+  jn.received = async () => (await jn.counters()).received;
   jn.hangup = () => jnHangup(jn.session);
 };
 
@@ -117,13 +106,7 @@ try {
   ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 120) });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(e.message));
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page, errors } = await openPage(browser, HTTP, pageSetup);
   const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
   const capture = () => pageHears(page, () => jn.capture());
 
@@ -261,11 +244,7 @@ try {
      `... baresip's ringing call ends (${closedF}); CDR ${c3.cause} ${c3.sip_code}`, c3);
 
   // ---- g. The browser tab closes mid-call ----
-  const page2 = await browser.newPage();
-  await page2.goto(`http://127.0.0.1:${HTTP}/`);
-  await page2.addScriptTag({ content: jssipBundle() });
-  await page2.evaluate(pageHelpers);
-  await page2.evaluate(pageSetup);
+  const { page: page2 } = await openPage(browser, HTTP, pageSetup);
   await page2.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
   const evG = ctl.events.length;
   const res4 = await page2.evaluate(() => jn.call('0125'));

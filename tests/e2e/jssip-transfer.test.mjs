@@ -25,8 +25,8 @@
 //    (tests/e2e/jssip-attended.test.mjs covers it from an inbound call.)
 import fs from 'node:fs';
 import path from 'node:path';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 baresipControl, waitFor, sleep, pageHelpers, pageHears, startBaresip, decodedWav, analyseWav, cdrLines } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, analyse,
+         baresipControl, waitFor, sleep, pageHears, startBaresip, decodedWav, analyseWav, cdrLines, openPage } from './lib.mjs';
 
 plan(25);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
@@ -131,11 +131,7 @@ try {
   c2 = await baresipControl(CTRL2);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page } = await openPage(browser, HTTP, pageSetup);
   const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
 
   // ---- blind transfer: the browser hands the trunk over to 3000 ----

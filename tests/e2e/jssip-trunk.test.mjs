@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav,
-         sleep, waitFor, decodedWav, analyseWav, baresipControl, pageHelpers, pageHears, startBaresip, cdrLines } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, sleep, waitFor,
+         decodedWav, analyseWav, baresipControl, pageHears, startBaresip, cdrLines, openPage } from './lib.mjs';
 
 plan(18);
 const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, AUTHPORT = 15590, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
@@ -88,11 +88,7 @@ try {
   ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 30) });
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageHelpers);
-  await page.evaluate(pageSetup);
+  const { page } = await openPage(browser, HTTP, pageSetup);
   const st = await page.evaluate(([ws]) => jn.start(ws, 'erin', 'er1n-secret'), [WSURL]);
   const res = await page.evaluate(() => jn.call('0123'));
   ok(st === 'ok' && res === 'confirmed', `the call to 0123 (trunk:itsp) is confirmed (${res})`, bs.log() + junctionLog());

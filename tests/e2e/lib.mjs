@@ -240,7 +240,10 @@ export const sleep = ms => new Promise(r => setTimeout(r, ms));
 //   jnCall(ua, target, { timeout, on, ...options }): calls sip:target@127.0.0.1,
 //     returns { session, result }: result resolves 'confirmed',
 //     'failed STATUS CAUSE' or 'timeout'; `on` adds session event handlers;
-//   jnHangup(session): terminates it, resolves 'ended CAUSE' or 'timeout'.
+//   jnHangup(session): terminates it, resolves 'ended CAUSE' or 'timeout';
+//   jnRtpStats(pc): the audio RTP packets a peer connection sent and
+//     received (after SRTP: one that does not decrypt is not counted) and
+//     its DTLS state: { sent, received, dtlsState }.
 export function pageHelpers() {
   window.jnAudioTrack = pc => pc.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
   window.jnCapture = async track => {
@@ -284,6 +287,31 @@ export function pageHelpers() {
     session.on('ended', e => { clearTimeout(t); res('ended ' + e.cause); });
     session.terminate();
   });
+  window.jnRtpStats = async pc => {
+    const r = { sent: 0, received: 0 };
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') r.sent += s.packetsSent;
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') r.received += s.packetsReceived;
+      if (s.type === 'transport') r.dtlsState = s.dtlsState;
+    });
+    return r;
+  };
+}
+
+// Opens a page of browser on junction's web server (127.0.0.1:httpPort)
+// with JsSIP (unless jssip is false) and pageHelpers loaded, then runs
+// setup (a function) in it. The page's script errors collect in errors;
+// with record, wire is recordSip's reader of the page's SIP.
+export async function openPage(browser, httpPort, setup, { jssip = true, record = false } = {}) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  const wire = record ? await recordSip(page) : null;
+  await page.goto(`http://127.0.0.1:${httpPort}/`);
+  if (jssip) await page.addScriptTag({ content: jssipBundle() });
+  await page.evaluate(pageHelpers);
+  if (setup) await page.evaluate(setup);
+  return { page, errors, wire };
 }
 
 // Runs fn(arg) in the page, which resolves with captured audio ({ rate,
