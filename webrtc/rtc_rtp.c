@@ -30,11 +30,18 @@
  * watched by a single source: a wake-up costs the sockets that are ready.
  * The source is found again through the context itself
  * (g_main_context_find_source_by_funcs_user_data), so there is no global
- * table; it goes away with the last socket. */
+ * table; it goes away with the last socket.
+ *
+ * The legs' RTCP report timers live there too, in one queue sorted by due
+ * time that sets the source's ready time: GLib walks every source of a
+ * context on every wake-up, so a timeout source per leg made each relayed
+ * packet cost more with every call on the worker. */
 typedef struct {
 	GSource src;
 	int epfd;
+	gpointer epfd_tag;
 	unsigned users;		/* sockets registered */
+	GQueue timers;		/* rtc_rtp by rtcp_due, earliest first */
 	/* The batch being dispatched: a leg freed from another leg's callback
 	 * clears its entries here so they are skipped. */
 	struct epoll_event ev[POLL_BATCH];
@@ -46,7 +53,10 @@ struct rtc_rtp {
 	char *id;
 	int fd[2];	   /* RTP, RTCP (-1 with mux) */
 	rtp_poller *poller; /* the context's; registered fds: fd[i] >= 0 */
-	GSource *rtcp_timer;
+	GList rtcp_link;   /* in poller->timers while linked (data = this) */
+	bool rtcp_linked;
+	gint64 rtcp_due;   /* monotonic us of the next report */
+	unsigned rtcp_ms;
 	uint16_t port;
 	bool have_remote;
 	bool rtcp_mux;
@@ -477,16 +487,15 @@ static uint64_t ntp_now(void)
 	return sec << 32 | frac;
 }
 
-static gboolean on_rtcp_timer(gpointer data)
+static void on_rtcp_timer(rtc_rtp *r)
 {
-	rtc_rtp *r = data;
 	rtcp_report_block blk;
 	unsigned nb = 0;
 	size_t n = 0, cap = sizeof r->rtcp_buf - RTC_RTP_TRAILER;
 	uint32_t ssrc = r->tx_ssrc ? r->tx_ssrc : 0x4a4e0001u;
 
 	if (!r->have_remote)
-		return G_SOURCE_CONTINUE;
+		return;
 	if (r->rx_started) {
 		rtp_rx_stats_report(&r->rx_stats, &blk);
 		if (r->lsr_us) {
@@ -507,20 +516,69 @@ static gboolean on_rtcp_timer(gpointer data)
 	}
 	r->sent_since_report = false;
 	if (!n)
-		return G_SOURCE_CONTINUE;
+		return;
 	n += rtcp_write_sdes_cname(r->rtcp_buf + n, cap - n, ssrc, r->id, MIN(strlen(r->id), 64u));
 	if (r->tx) {
 		int l = (int)n;
 		if (srtp_protect_rtcp(r->tx, r->rtcp_buf, &l) != srtp_err_status_ok)
-			return G_SOURCE_CONTINUE;
+			return;
 		n = (size_t)l;
 	}
 	if (send_to(r, r->rtcp_mux ? r->fd[0] : r->fd[1], r->rtcp_buf, n, &r->rtcp_dest) == 0)
 		r->st.rtcp_out++;
-	return G_SOURCE_CONTINUE;
 }
 
 /* ---- setup ---- */
+
+static void on_rtcp_timer(rtc_rtp *r);
+
+/* Queues the leg's next report at rtcp_due, keeping the queue sorted: legs
+ * share an interval, so the walk from the tail is short. */
+static void timer_insert(rtp_poller *p, rtc_rtp *r)
+{
+	GList *l = p->timers.tail;
+	while (l && ((rtc_rtp *)l->data)->rtcp_due > r->rtcp_due)
+		l = l->prev;
+	if (l)
+		g_queue_insert_after_link(&p->timers, l, &r->rtcp_link);
+	else
+		g_queue_push_head_link(&p->timers, &r->rtcp_link);
+	r->rtcp_linked = true;
+}
+
+static void timer_unlink(rtc_rtp *r)
+{
+	if (r->poller && r->rtcp_linked)
+		g_queue_unlink(&r->poller->timers, &r->rtcp_link);
+	r->rtcp_linked = false;
+}
+
+/* The source wakes for the earliest report (a leg gone from the head only
+ * makes it wake early: it then finds nothing due). */
+static void timer_arm(rtp_poller *p)
+{
+	gint64 t = p->timers.head ? ((rtc_rtp *)p->timers.head->data)->rtcp_due : -1;
+	if (g_source_get_ready_time(&p->src) != t)
+		g_source_set_ready_time(&p->src, t);
+}
+
+static void run_timers(rtp_poller *p)
+{
+	gint64 now = g_get_monotonic_time();
+	/* Each leg due is moved on before its report: one pass at most. */
+	for (unsigned n = p->timers.length; n && p->timers.head; n--) {
+		rtc_rtp *r = p->timers.head->data;
+		if (r->rtcp_due > now)
+			break;
+		g_queue_unlink(&p->timers, &r->rtcp_link);
+		r->rtcp_due += (gint64)r->rtcp_ms * 1000;
+		if (r->rtcp_due <= now) /* late: no burst of reports */
+			r->rtcp_due = now + (gint64)r->rtcp_ms * 1000;
+		timer_insert(p, r);
+		on_rtcp_timer(r);
+	}
+	timer_arm(p);
+}
 
 static gboolean poller_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
@@ -528,6 +586,12 @@ static gboolean poller_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	(void)cb;
 	(void)data;
 
+	/* Woken by the ready time (a report due, or the head left early). */
+	gint64 rt = g_source_get_ready_time(src);
+	if (rt >= 0 && rt <= g_source_get_time(src))
+		run_timers(p);
+	if (!(g_source_query_unix_fd(src, p->epfd_tag) & G_IO_IN))
+		return G_SOURCE_CONTINUE;
 	p->n = epoll_wait(p->epfd, p->ev, POLL_BATCH, 0);
 	for (p->next = 0; p->next < p->n; p->next++) {
 		uintptr_t v = (uintptr_t)p->ev[p->next].data.ptr;
@@ -570,7 +634,9 @@ static rtp_poller *poller_get(GMainContext *ctx)
 	g_source_set_can_recurse(s, TRUE);
 	/* The user data is only the key for find_source_by_funcs_user_data. */
 	g_source_set_callback(s, NULL, &poller_funcs, NULL);
-	g_source_add_unix_fd(s, epfd, G_IO_IN);
+	p->epfd_tag = g_source_add_unix_fd(s, epfd, G_IO_IN);
+	g_queue_init(&p->timers);
+	g_source_set_ready_time(s, -1);
 	g_source_attach(s, ctx);
 	g_source_unref(s); /* the context holds it until poller_put drops the last fd */
 	return p;
@@ -684,6 +750,7 @@ int rtc_rtp_new(const rtc_rtp_opts *o, rtc_rtp **out, char **err)
 		r->o.clock_rate = 8000;
 	r->fd[0] = r->fd[1] = -1;
 	r->rtcp_mux = o->rtcp_mux;
+	r->rtcp_link.data = r;
 	int rc = bind_pair(r, &base, e, sizeof e);
 	if (rc) {
 		*err = g_strdup(e);
@@ -699,9 +766,11 @@ int rtc_rtp_new(const rtc_rtp_opts *o, rtc_rtp **out, char **err)
 		rtc_rtp_free(r);
 		return rc;
 	}
-	r->rtcp_timer = g_timeout_source_new(o->rtcp_interval_ms ? o->rtcp_interval_ms : 5000);
-	g_source_set_callback(r->rtcp_timer, on_rtcp_timer, r, NULL);
-	g_source_attach(r->rtcp_timer, r->o.context);
+	r->rtcp_ms = o->rtcp_interval_ms ? o->rtcp_interval_ms : 5000;
+	r->rtcp_due = g_get_monotonic_time() + (gint64)r->rtcp_ms * 1000;
+	timer_insert(r->poller, r);
+	if (r->poller->timers.head == &r->rtcp_link)
+		timer_arm(r->poller);
 	*out = r;
 	return 0;
 }
@@ -710,11 +779,8 @@ void rtc_rtp_free(rtc_rtp *r)
 {
 	if (!r)
 		return;
+	timer_unlink(r);
 	poller_remove(r);
-	if (r->rtcp_timer) {
-		g_source_destroy(r->rtcp_timer);
-		g_source_unref(r->rtcp_timer);
-	}
 	srtp_drop(r);
 	memset(r->local_key, 0, sizeof r->local_key);
 	memset(r->remote_key, 0, sizeof r->remote_key);
