@@ -25,7 +25,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, readWav,
-         baresipControl, waitFor, sleep, pageHears, startBaresip, analyseWav, cdrLines, openPage } from './lib.mjs';
+         baresipControl, waitFor, sleep, pageHears, startBaresip, analyseWav, cdrLines, openPage,
+         closeAll } from './lib.mjs';
 
 plan(25);
 // Ports of this test only: 19xxx signalling, 27xxx media.
@@ -281,9 +282,7 @@ try {
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
-  if (browser) await browser.close();
-  if (ctl) ctl.close();
-  if (bs) await bs.stop();
+  await closeAll(browser, ctl, bs);
   const code = await stopJunction(jn);
   ok(code === 0, `junction exits 0 (${code})`, junctionLog());
   done();

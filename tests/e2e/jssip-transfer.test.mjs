@@ -26,7 +26,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, analyse,
-         baresipControl, waitFor, sleep, pageHears, startBaresip, decodedWav, analyseWav, cdrLines, openPage } from './lib.mjs';
+         baresipControl, waitFor, sleep, pageHears, startBaresip, decodedWav, analyseWav, cdrLines, openPage,
+         closeAll } from './lib.mjs';
 
 plan(25);
 // baresip also listens for SIP/TLS on sip_listen + 1: keep those free.
@@ -274,9 +275,7 @@ try {
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
-  if (browser) await browser.close();
-  for (const x of [c1, c2]) if (x) x.close();
-  for (const b of [b1, b2]) if (b) await b.stop();
+  await closeAll(browser, c1, c2, b1, b2);
   const code = await stopJunction(jn);
   ok(code === 0, `junction exits 0 (no leak or crash under ASan): ${code}`, junctionLog());
   done();

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav, sleep, waitFor,
-         decodedWav, analyseWav, baresipControl, pageHears, startBaresip, cdrLines, openPage } from './lib.mjs';
+         decodedWav, analyseWav, baresipControl, pageHears, startBaresip, cdrLines, openPage,
+         closeAll } from './lib.mjs';
 
 plan(18);
 const HTTP = 18580, WS = 18581, SIPPORT = 15560, TRUNKPORT = 15570, AUTHPORT = 15590, CTRL = 15589; // not 15571: baresip listens for SIP/TLS on sip_listen + 1
@@ -179,9 +180,7 @@ try {
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
-  if (browser) await browser.close();
-  if (ctl) ctl.close();
-  if (bs) await bs.stop();
+  await closeAll(browser, ctl, bs);
   const code = await stopJunction(jn);
   if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
   done();

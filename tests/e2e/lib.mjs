@@ -374,3 +374,12 @@ export function analyseWav(w, from = 0, to = Infinity) {
 export function cdrLines(file) {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : [];
 }
+
+// Closes what a test started, in order, each that is there: browsers and
+// baresip ctrl connections (close()), baresips (stop()).
+export async function closeAll(...things) {
+  for (const x of things) {
+    if (!x) continue;
+    try { await (x.stop ? x.stop() : x.close()); } catch (e) { diag(`closing: ${e.message}`); }
+  }
+}
