@@ -148,6 +148,11 @@ static gboolean queue_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	}
 	g_array_set_size(q->running, 0);
 	flush_wakes(q);
+	/* Back to the end of its priority's list: in an iteration where other
+	 * sources are ready too (a WebSocket BYE, say), they run before what
+	 * is posted next, as they ran before invoke's idle sources, which were
+	 * attached last. Setting the same priority re-queues the source. */
+	g_source_set_priority(src, G_PRIORITY_DEFAULT);
 	return G_SOURCE_CONTINUE;
 }
 
