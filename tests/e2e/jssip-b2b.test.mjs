@@ -6,10 +6,9 @@
 // bob's newDTMF, each holds and resumes in turn (both sides silent while
 // held, each tone back after), erin hangs up and bob's session ends with a BYE; the CDR line says caller user:erin, target user:bob. Then bob declines
 // a second call (486 reaches erin) and erin cancels a third while it rings.
-import fs from 'node:fs';
 import path from 'node:path';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 waitFor, recordSip } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav,
+	 waitFor, sleep, openPage, pageHears, cdrLines, closeAll } from './lib.mjs';
 
 plan(14);
 const HTTP = 18780, WS = 18781, SIPPORT = 15760;
@@ -21,28 +20,23 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[webrtc]\nlocal_addresses = 127.0.0.1\nport_min = 25500\nport_max = 25999\n` +
   `[user:erin]\npassword = er1n-secret\n[user:bob]\npassword = b0b-secret\n` +
   `[route:users]\nmatch = ^(erin|bob)$\nfrom = user:*\ntarget = user:$1\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-const audio = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 
 // In each page: one registered JsSIP UA; jn.session is the current call
 // (outgoing or incoming), jn.state what happened to it.
 const pageSetup = () => {
   window.jn = { incoming: 0, dtmf: '' };
-  jn.register = (ws, user, password) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: true, session_timers: false });
-    jn.ua = ua;
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on('registered', () => { clearTimeout(t); res('registered'); });
-    ua.on('registrationFailed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
-    ua.on('newRTCSession', e => {
-      if (e.originator !== 'remote') return;
-      jn.incoming++;
-      jn.track(e.session);
-      jn.from = String(e.request.from.uri);
-    });
-    ua.start();
-  });
+  jn.register = async (ws, user, password) => {
+    const r = await jnStartUA(ws, user, password, { register: true, on: {
+      newRTCSession: e => {
+        if (e.originator !== 'remote') return;
+        jn.incoming++;
+        jn.track(e.session);
+        jn.from = String(e.request.from.uri);
+      },
+    } });
+    jn.ua = r.ua;
+    return r.status;
+  };
   jn.track = s => {
     jn.session = s;
     jn.state = 'ringing';
@@ -51,45 +45,21 @@ const pageSetup = () => {
     s.on('ended', e => { jn.state = `ended ${e.originator} ${e.cause}`; });
     s.on('newDTMF', e => { if (e.originator === 'remote') jn.dtmf += e.dtmf.tone; });
   };
-  jn.call = (target, media) => {
-    jn.track(jn.ua.call(`sip:${target}@127.0.0.1`, { mediaConstraints: { audio: media, video: false }, pcConfig: { iceServers: [] } }));
-  };
-  jn.answer = media => jn.session.answer({ mediaConstraints: { audio: media, video: false }, pcConfig: { iceServers: [] } });
-  jn.capture = async () => {
-    const track = jn.session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
-    const stream = new MediaStream([track]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
-  };
+  jn.call = target => { jn.track(jn.ua.call(`sip:${target}@127.0.0.1`, jnMedia)); };
+  jn.answer = () => jn.session.answer(jnMedia);
+  jn.capture = () => jnCapture(jnAudioTrack(jn.session.connection));
 };
 
-const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+const cdr = () => cdrLines(CDR);
 
 async function openPhone(browser, user, password) {
-  const page = await browser.newPage();
-  page.errors = [];
-  page.wire = await recordSip(page);
-  page.on('pageerror', e => page.errors.push(e.message));
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageSetup);
+  const { page, errors, wire } = await openPage(browser, HTTP, pageSetup, { record: true });
+  Object.assign(page, { errors, wire });
   page.reg = await page.evaluate(([ws, u, p]) => jn.register(ws, u, p), [WSURL, user, password]);
   return page;
 }
 const stateOf = page => page.evaluate(() => jn.state);
-async function hears(page) {
-  const r = await page.evaluate(() => jn.capture());
-  return analyse(r.samples, r.rate);
-}
+const hears = page => pageHears(page, () => jn.capture());
 
 let jn, be, bb;
 try {
@@ -98,15 +68,15 @@ try {
   bb = await launchBrowser({ audioFile: toneWav('tone660.wav', 660, 60) });
   const erin = await openPhone(be, 'erin', 'er1n-secret');
   const bob = await openPhone(bb, 'bob', 'b0b-secret');
-  ok(erin.reg === 'registered' && bob.reg === 'registered', `erin and bob register (${erin.reg}, ${bob.reg})`, junctionLog());
+  ok(erin.reg === 'ok' && bob.reg === 'ok', `erin and bob register (${erin.reg}, ${bob.reg})`, junctionLog());
 
   // ---- erin calls bob; bob answers after ~1 s ----
-  await erin.evaluate(a => jn.call('bob', a), audio);
+  await erin.evaluate(() => jn.call('bob'));
   const rang = await waitFor(() => bob.evaluate(() => jn.incoming === 1), 10000);
   const from = await bob.evaluate(() => jn.from);
   ok(rang && /^sip:erin@/.test(from), `bob's phone rings with a call from ${from}`, junctionLog());
   await sleep(1000);
-  if (rang) await bob.evaluate(a => jn.answer(a), audio);
+  if (rang) await bob.evaluate(() => jn.answer());
   await waitFor(async () => (await stateOf(erin)) !== 'ringing' && (await stateOf(bob)) !== 'ringing', 10000);
   const se = await stateOf(erin), sb = await stateOf(bob);
   ok(se === 'confirmed' && sb === 'confirmed', `both sessions are confirmed (erin: ${se}, bob: ${sb})`, junctionLog());
@@ -161,37 +131,36 @@ try {
   await waitFor(async () => /^ended/.test(await stateOf(bob)), 5000);
   const eb = await stateOf(bob), ee = await stateOf(erin);
   ok(eb === 'ended remote Terminated' && ee === 'ended local Terminated', `erin hangs up; bob's session ends (${eb}; erin: ${ee})`, junctionLog());
-  await waitFor(() => cdrLines().length >= 1, 3000);
-  const c = cdrLines()[0] || {};
+  await waitFor(() => cdr().length >= 1, 3000);
+  const c = cdr()[0] || {};
   ok(c.caller === 'user:erin' && c.target === 'user:bob' && c.cause === 'normal' && c.media === 'relay' && c.answer && c.reason === 'caller hung up' &&
      c.legs && c.legs.every(l => l.kind === 'webrtc' && l.packets_received > 50),
      `CDR: caller ${c.caller}, target ${c.target}, cause ${c.cause} (${c.reason}), media ${c.media}`, c);
 
   // ---- bob declines ----
-  await erin.evaluate(a => jn.call('bob', a), audio);
+  await erin.evaluate(() => jn.call('bob'));
   const rang2 = await waitFor(() => bob.evaluate(() => jn.incoming === 2), 10000);
   await sleep(500);
   if (rang2) await bob.evaluate(() => jn.session.terminate({ status_code: 486 }));
   await waitFor(async () => /^failed/.test(await stateOf(erin)), 5000);
   const d = await stateOf(erin);
   ok(rang2 && /^failed remote Busy 486$/.test(d), `bob declines with 486: erin's call fails (${d})`, junctionLog());
-  ok(await waitFor(() => cdrLines().length >= 2 && cdrLines()[1].sip_code === 486, 3000), 'its CDR line has 486', cdrLines()[1]);
+  ok(await waitFor(() => cdr().length >= 2 && cdr()[1].sip_code === 486, 3000), 'its CDR line has 486', cdr()[1]);
 
   // ---- erin cancels while bob rings ----
-  await erin.evaluate(a => jn.call('bob', a), audio);
+  await erin.evaluate(() => jn.call('bob'));
   const rang3 = await waitFor(() => bob.evaluate(() => jn.incoming === 3), 10000);
   await sleep(500);
   if (rang3) await erin.evaluate(() => jn.session.terminate());
   await waitFor(async () => /^failed/.test(await stateOf(bob)), 5000);
   const cb = await stateOf(bob);
   ok(rang3 && cb === 'failed remote Canceled', `erin cancels while bob rings: bob's session fails (${cb})`, junctionLog());
-  diag('CDR: ' + JSON.stringify(cdrLines().slice(1).map(l => [l.cause, l.sip_code, l.reason])));
+  diag('CDR: ' + JSON.stringify(cdr().slice(1).map(l => [l.cause, l.sip_code, l.reason])));
   ok(erin.errors.length === 0 && bob.errors.length === 0, 'no script errors on the pages', erin.errors.concat(bob.errors).join('\n'));
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
-  if (be) await be.close();
-  if (bb) await bb.close();
+  await closeAll(be, bb);
   const code = await stopJunction(jn);
   if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
   done();
