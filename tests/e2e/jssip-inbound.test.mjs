@@ -17,8 +17,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, jssipBundle, junctionLog, toneWav, analyse,
-	 readWav, baresipControl, waitFor } from './lib.mjs';
+import { plan, ok, done, diag, WORK, startJunction, stopJunction, launchBrowser, junctionLog, toneWav,
+	 baresipControl, waitFor, sleep, openPage, pageHears, startBaresip, decodedWav, analyseWav, cdrLines, closeAll } from './lib.mjs';
 
 plan(20);
 const HTTP = 18680, WS = 18681, SIPPORT = 15660, TRUNKPORT = 15670, SIPPPORT = 15690, CTRL = 15689; // not 15671: baresip's SIP/TLS
@@ -32,42 +32,26 @@ const conf = `[general]\ncdr_file = ${CDR}\n` +
   `[user:erin]\npassword = er1n-secret\n` +
   `[trunk:pstn]\nhost = 127.0.0.1\nport = ${TRUNKPORT}\ntransport = udp\ncodecs = pcmu\n` +
   `[route:did]\nmatch = ^5551234$\nfrom = trunk:pstn\ntarget = user:erin\n`;
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-// baresip as the trunk: it places the calls (ctrl_tcp "dial").
-const BDIR = path.join(WORK, 'baresip');
-const SND = path.join(BDIR, 'snd');
-fs.mkdirSync(SND, { recursive: true });
-fs.writeFileSync(path.join(BDIR, 'config'), [
-  `sip_listen 127.0.0.1:${TRUNKPORT}`, 'net_interface 127.0.0.1', 'dns_server 127.0.0.1:53',
-  'rtp_ports 26100-26199', `audio_source aufile,${toneWav('tone880.wav', 880, 60, 8000)}`, 'audio_player alsa,null', `snd_path ${SND}`,
-  'module_path /usr/lib/baresip/modules', 'module g711.so', 'module opus.so', 'module aufile.so',
-  'module alsa.so', 'module sndfile.so', 'module account.so', 'module ctrl_tcp.so', 'module menu.so',
-  `ctrl_tcp_listen 127.0.0.1:${CTRL}`, ''].join('\n'));
-fs.writeFileSync(path.join(BDIR, 'accounts'),
-  `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA\n`);
 
 // In the page: several JsSIP UAs; every incoming session is recorded per UA.
 const pageSetup = () => {
   window.jn = { uas: [], calls: [] };
-  jn.register = (ws, user, password) => new Promise(res => {
-    const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ws)], uri: `sip:${user}@127.0.0.1`, password,
-                              register: true, session_timers: false });
+  jn.register = async (ws, user, password) => {
     const idx = jn.uas.length;
-    jn.uas.push(ua);
-    const t = setTimeout(() => res('timeout'), 8000);
-    ua.on('registered', () => { clearTimeout(t); res('registered'); });
-    ua.on('registrationFailed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
-    ua.on('newRTCSession', e => {
-      if (e.originator !== 'remote') return;
-      const rec = { ua: idx, from: String(e.request.from.uri), state: 'ringing', session: e.session };
-      jn.calls.push(rec);
-      e.session.on('confirmed', () => { rec.state = 'confirmed'; });
-      e.session.on('failed', ev => { rec.state = 'failed'; rec.cause = ev.cause; rec.originator = ev.originator; });
-      e.session.on('ended', ev => { rec.state = 'ended'; rec.cause = ev.cause; rec.originator = ev.originator; });
-    });
-    ua.start();
-  });
+    jn.uas.push(null);
+    const r = await jnStartUA(ws, user, password, { register: true, on: {
+      newRTCSession: e => {
+        if (e.originator !== 'remote') return;
+        const rec = { ua: idx, from: String(e.request.from.uri), state: 'ringing', session: e.session };
+        jn.calls.push(rec);
+        e.session.on('confirmed', () => { rec.state = 'confirmed'; });
+        e.session.on('failed', ev => { rec.state = 'failed'; rec.cause = ev.cause; rec.originator = ev.originator; });
+        e.session.on('ended', ev => { rec.state = 'ended'; rec.cause = ev.cause; rec.originator = ev.originator; });
+      },
+    } });
+    jn.uas[idx] = r.ua;
+    return r.status;
+  };
   jn.unregister = () => Promise.all(jn.uas.map(ua => new Promise(res => {
     const t = setTimeout(() => res('timeout'), 5000);
     ua.on('unregistered', () => { clearTimeout(t); res('unregistered'); });
@@ -80,26 +64,9 @@ const pageSetup = () => {
     const t = setTimeout(() => res('timeout'), 10000);
     rec.session.on('confirmed', () => { clearTimeout(t); res('confirmed'); });
     rec.session.on('failed', e => { clearTimeout(t); res(`failed ${e.cause}`); });
-    rec.session.answer({
-      mediaConstraints: { audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false },
-      pcConfig: { iceServers: [] },
-    });
+    rec.session.answer(jnMedia);
   });
-  jn.capture = async i => {
-    const track = jn.calls[i].session.connection.getReceivers().map(r => r.track).find(t => t && t.kind === 'audio');
-    const stream = new MediaStream([track]);
-    const a = new Audio(); a.srcObject = stream; a.muted = true; await a.play().catch(() => {});
-    const ctx = new AudioContext({ sampleRate: 48000 });
-    const src = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(4096, 1, 1);
-    const buf = [];
-    await new Promise(res => {
-      proc.onaudioprocess = e => { buf.push(...e.inputBuffer.getChannelData(0)); if (buf.length >= 48000 + 9600) res(); };
-      src.connect(proc); proc.connect(ctx.destination);
-    });
-    proc.disconnect(); src.disconnect(); await ctx.close();
-    return { rate: 48000, samples: buf.slice(9600) };
-  };
+  jn.capture = i => jnCapture(jnAudioTrack(jn.calls[i].session.connection));
 };
 
 // sipp from a port that is no trunk's, without credentials: it must be
@@ -151,26 +118,21 @@ Content-Length: 0
 </scenario>
 `;
 
-const cdrLines = () => (fs.existsSync(CDR) ? fs.readFileSync(CDR, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l)) : []);
+const cdr = () => cdrLines(CDR);
 
-let jn, browser, bs, ctl, blog = '';
+let jn, browser, bs, ctl;
 try {
-  bs = spawn('baresip', ['-f', BDIR], { stdio: ['pipe', 'pipe', 'pipe'] });
-  bs.stdout.on('data', d => { blog += d; });
-  bs.stderr.on('data', d => { blog += d; });
+  // baresip as the trunk: it places the calls (ctrl_tcp "dial").
+  bs = startBaresip({ port: TRUNKPORT, ctrl: CTRL, rtp: '26100-26199', wav: toneWav('tone880.wav', 880, 60, 8000), modules: ['opus'],
+                      accounts: `<sip:trunk@127.0.0.1:${TRUNKPORT}>;regint=0;answermode=manual;audio_codecs=PCMU,PCMA` });
   await sleep(500);
   ctl = await baresipControl(CTRL);
   jn = await startJunction(conf, { httpPort: HTTP });
   browser = await launchBrowser({ audioFile: toneWav('tone440.wav', 440, 60) });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(e.message));
-  await page.goto(`http://127.0.0.1:${HTTP}/`);
-  await page.addScriptTag({ content: jssipBundle() });
-  await page.evaluate(pageSetup);
+  const { page, errors } = await openPage(browser, HTTP, pageSetup);
   const regs = [];
   for (let i = 0; i < 2; i++) regs.push(await page.evaluate(([ws]) => jn.register(ws, 'erin', 'er1n-secret'), [WSURL]));
-  ok(regs.every(r => r === 'registered'), `two JsSIP UAs register as erin (${regs})`, junctionLog());
+  ok(regs.every(r => r === 'ok'), `two JsSIP UAs register as erin (${regs})`, junctionLog());
   const list = () => page.evaluate(() => jn.list());
 
   // ---- the DID rings both contacts; UA 1 answers, UA 2 is cancelled ----
@@ -181,7 +143,7 @@ try {
   const ringing = await waitFor(() => ctl.events.some(e => e.type === 'CALL_RINGING'), 3000);
   ok(calls.length === 2 && calls[0].ua !== calls[1].ua && calls.every(c => /trunk@/.test(c.from)) && ringing,
      `both UAs get newRTCSession from the trunk (parallel fork), baresip hears ringing (${!!ringing}): ${JSON.stringify(calls)}`,
-     blog + junctionLog());
+     bs.log() + junctionLog());
   let established = false, b1 = { state: 'none' };
   if (calls.length >= 1) {
     await sleep(1000);
@@ -203,8 +165,7 @@ try {
   if (established) {
     await sleep(2500);
     const first = calls.findIndex(c => c.ua === 0);
-    const remote = await page.evaluate(i => jn.capture(i), first);
-    ra = analyse(remote.samples, remote.rate);
+    ra = await pageHears(page, i => jn.capture(i), first);
   }
   ok(Math.abs(ra.freq - 880) <= 15 && ra.rms > 0.01, `the browser hears the trunk's tone: peak ${ra.freq} Hz, rms ${ra.rms.toFixed(3)}`, ra);
 
@@ -215,17 +176,12 @@ try {
   ok(s0.state === 'ended' && s0.originator === 'remote' && s0.cause === 'Terminated',
      `the trunk hangs up: JsSIP's session ends (${s0.state} ${s0.originator} ${s0.cause})`, junctionLog());
   await sleep(500);
-  const dec = fs.readdirSync(SND).filter(f => /dec.*\.wav$/.test(f)).sort()[0];
-  let wa = { freq: 0, rms: 0 }, secs = 0;
-  if (dec) {
-    const w = readWav(path.join(SND, dec));
-    secs = w.samples.length / w.rate;
-    wa = analyse(w.samples.slice(Math.round(w.rate * 1.5)), w.rate);
-  }
+  const dec = decodedWav(bs.snd);
+  const wa = analyseWav(dec, 1.5), secs = dec ? dec.samples.length / dec.rate : 0;
   ok(dec && Math.abs(wa.freq - 440) <= 15 && wa.rms > 0.01,
-     `baresip heard the browser's tone: peak ${wa.freq} Hz, rms ${wa.rms.toFixed(3)}, ${secs.toFixed(1)} s recorded`, { dec, wa });
-  await waitFor(() => cdrLines().length >= 1, 3000);
-  const c = cdrLines()[0] || {};
+     `baresip heard the browser's tone: peak ${wa.freq} Hz, rms ${wa.rms.toFixed(3)}, ${secs.toFixed(1)} s recorded`, { files: fs.readdirSync(bs.snd), wa });
+  await waitFor(() => cdr().length >= 1, 3000);
+  const c = cdr()[0] || {};
   ok(c.caller === 'trunk:pstn' && c.target === 'user:erin' && c.route === 'did' && c.cause === 'normal' && c.answer &&
      c.reason === 'caller hung up' && c.media === 'transcode' && c.legs && c.legs[1] && c.legs[1].kind === 'webrtc' &&
      c.legs[1].packets_received > 50 && c.legs[0].packets_received > 50,
@@ -241,8 +197,8 @@ try {
   await waitFor(async () => (pair = (await list()).slice(n0)).length === 2 && pair.every(c => c.state !== 'ringing'), 5000);
   ok(pair.length === 2 && pair.every(c => c.state === 'failed' && c.cause === 'Canceled'),
      `the trunk cancels while both contacts ring: both sessions fail Canceled (${pair.map(c => `${c.state} ${c.cause}`)})`, junctionLog());
-  ok(await waitFor(() => cdrLines().length >= 2 && cdrLines()[1].cause === 'cancelled' && cdrLines()[1].target === 'user:erin', 3000),
-     'its CDR line: cancelled, target user:erin', cdrLines()[1]);
+  ok(await waitFor(() => cdr().length >= 2 && cdr()[1].cause === 'cancelled' && cdr()[1].target === 'user:erin', 3000),
+     'its CDR line: cancelled, target user:erin', cdr()[1]);
 
   // ---- the browser hangs up an answered call: BYE to the trunk ----
   const n1 = (await list()).length, ev1 = ctl.events.length;
@@ -256,8 +212,8 @@ try {
   const closed2 = await waitFor(() => ctl.events.slice(ev1).find(e => e.type === 'CALL_CLOSED'), 5000);
   ok(a2 === 'confirmed' && closed2, `UA 2 answers this time (${a2}) and hangs up: baresip's call closes (${closed2 && closed2.param})`,
      JSON.stringify(ctl.events.slice(ev1)) + '\n' + junctionLog());
-  ok(await waitFor(() => cdrLines().length >= 3 && cdrLines()[2].cause === 'normal' && cdrLines()[2].reason === 'callee hung up', 3000),
-     'its CDR line: normal, callee hung up', cdrLines()[2]);
+  ok(await waitFor(() => cdr().length >= 3 && cdr()[2].cause === 'normal' && cdr()[2].reason === 'callee hung up', 3000),
+     'its CDR line: normal, callee hung up', cdr()[2]);
 
   // ---- the trunk dials a number no route gives it: refused, nobody rings ----
   const n2 = (await list()).length, ev2 = ctl.events.length;
@@ -290,16 +246,13 @@ try {
   ok(closed && /480/.test(closed.param), `the DID with no contact: baresip's call is closed with ${closed && closed.param}`,
      JSON.stringify(ctl.events.slice(evBefore)) + '\n' + junctionLog());
   ok((await list()).length === after, 'no browser session for it');
-  diag('CDR: ' + JSON.stringify(cdrLines().slice(3).map(l => [l.caller, l.target, l.cause, l.sip_code, l.reason])));
+  diag('CDR: ' + JSON.stringify(cdr().slice(3).map(l => [l.caller, l.target, l.cause, l.sip_code, l.reason])));
   ok(errors.length === 0, 'no script errors on the page', errors.join('\n'));
 
   // ---- the answering browser's tab closes mid-call: BYE to the trunk ----
-  const tab = await browser.newPage();
-  await tab.goto(`http://127.0.0.1:${HTTP}/`);
-  await tab.addScriptTag({ content: jssipBundle() });
-  await tab.evaluate(pageSetup);
+  const { page: tab } = await openPage(browser, HTTP, pageSetup);
   const r3 = await tab.evaluate(([ws]) => jn.register(ws, 'erin', 'er1n-secret'), [WSURL]);
-  const ev4 = ctl.events.length, nCdr = cdrLines().length;
+  const ev4 = ctl.events.length, nCdr = cdr().length;
   await ctl.command('dial', dialled);
   await waitFor(() => tab.evaluate(() => jn.calls.length === 1), 10000);
   const a4 = await tab.evaluate(() => (jn.calls.length ? jn.answer(0) : 'no call'));
@@ -307,17 +260,14 @@ try {
   await sleep(1000);
   await tab.close();
   const gone = await waitFor(() => ctl.events.slice(ev4).find(e => e.type === 'CALL_CLOSED'), 40000);
-  ok(r3 === 'registered' && a4 === 'confirmed' && gone, `a tab that answered (${r3}, ${a4}) closes: baresip's call ends (${gone && gone.param})`,
+  ok(r3 === 'ok' && a4 === 'confirmed' && gone, `a tab that answered (${r3}, ${a4}) closes: baresip's call ends (${gone && gone.param})`,
      JSON.stringify(ctl.events.slice(ev4)) + '\n' + junctionLog());
-  const lg = await waitFor(() => cdrLines().length > nCdr && cdrLines()[nCdr], 3000);
+  const lg = await waitFor(() => cdr().length > nCdr && cdr()[nCdr], 3000);
   ok(lg && lg.cause === 'browser_gone' && lg.target === 'user:erin', `its CDR line: ${lg && lg.cause} (${lg && lg.reason})`, lg);
 } catch (e) {
   ok(false, `unexpected error: ${e.stack || e.message}`, junctionLog());
 } finally {
-  if (browser) await browser.close();
-  if (ctl) ctl.close();
-  if (bs) bs.kill('SIGTERM');
-  fs.writeFileSync(path.join(WORK, 'baresip.log'), blog);
+  await closeAll(browser, ctl, bs);
   const code = await stopJunction(jn);
   if (code !== 0) diag(`junction exited with ${code}\n${junctionLog()}`);
   done();
