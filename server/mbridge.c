@@ -22,8 +22,12 @@ struct jn_mbridge {
 	char *id;
 	media_bridge *br;
 	side_state side[2];
-	GSource *timer;		/* ready time set by arm() */
+	GSource *timer;		/* only while ticking; ready time set by arm() */
 	bool ticking;		/* 20 ms ticks: transcoding or a digit to send */
+	struct mb_clock *clock;	/* the context's, for media timeouts */
+	GList clock_link;	/* in clock->due while clock_linked (data = this) */
+	bool clock_linked;
+	gint64 clock_due;
 	uint64_t next_tick_us;
 	media_bridge_out out;
 	uint8_t rx_buf[RTC_RTP_BUF]; /* rtc_pc packets, copied once */
@@ -142,13 +146,142 @@ static gint64 timeout_due(jn_mbridge *b, uint64_t now)
 	return due;
 }
 
-/* Sets when the timer runs next: the next 20 ms tick while ticking, else
- * the next possible media timeout. */
+/* The media timeouts of the bridges that do not tick share one source per
+ * context: a queue sorted by due time that sets its ready time. GLib walks
+ * every source of a context on each wake-up, so a source per relayed call
+ * made every packet on the worker cost more with each call. Bridges share
+ * media_timeout_ms, so an insert walks a step or two from the tail. */
+typedef struct mb_clock {
+	GSource src;
+	GQueue due;	/* jn_mbridge by clock_due, earliest first */
+	unsigned users; /* bridges on this context */
+} mb_clock;
+
+static void clock_set(mb_clock *c)
+{
+	gint64 t = c->due.head ? ((jn_mbridge *)c->due.head->data)->clock_due : -1;
+	if (g_source_get_ready_time(&c->src) != t)
+		g_source_set_ready_time(&c->src, t);
+}
+
+static void clock_unlink(jn_mbridge *b)
+{
+	if (b->clock_linked)
+		g_queue_unlink(&b->clock->due, &b->clock_link);
+	b->clock_linked = false;
+}
+
+static void clock_insert(jn_mbridge *b, gint64 due)
+{
+	mb_clock *c = b->clock;
+	GList *l = c->due.tail;
+	b->clock_due = due;
+	while (l && ((jn_mbridge *)l->data)->clock_due > due)
+		l = l->prev;
+	if (l)
+		g_queue_insert_after_link(&c->due, l, &b->clock_link);
+	else
+		g_queue_push_head_link(&c->due, &b->clock_link);
+	b->clock_linked = true;
+	if (c->due.head == &b->clock_link)
+		clock_set(c);
+}
+
+static gboolean on_tick(gpointer data);
+
+static gboolean timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	(void)src;
+	return cb(data);
+}
+
+/* A bare source driven by its ready time alone. */
+static GSourceFuncs timer_funcs = {
+	.dispatch = timer_dispatch,
+};
+
+/* Sets when the bridge runs next: its own source every 20 ms while
+ * ticking; otherwise its place in the clock at the next possible media
+ * timeout (or nowhere). */
 static void arm(jn_mbridge *b, uint64_t now)
 {
-	gint64 t = b->ticking ? (gint64)b->next_tick_us : timeout_due(b, now);
-	if (g_source_get_ready_time(b->timer) != t)
-		g_source_set_ready_time(b->timer, t);
+	if (b->ticking) {
+		clock_unlink(b);
+		if (!b->timer) {
+			b->timer = g_source_new(&timer_funcs, sizeof(GSource));
+			g_source_set_name(b->timer, "jn_mbridge tick");
+			g_source_set_callback(b->timer, on_tick, b, NULL);
+			g_source_set_ready_time(b->timer, (gint64)b->next_tick_us);
+			g_source_attach(b->timer, b->o.context);
+		} else if (g_source_get_ready_time(b->timer) != (gint64)b->next_tick_us) {
+			g_source_set_ready_time(b->timer, (gint64)b->next_tick_us);
+		}
+		return;
+	}
+	if (b->timer) { /* may be the source being dispatched: GLib holds it */
+		g_source_destroy(b->timer);
+		g_source_unref(b->timer);
+		b->timer = NULL;
+	}
+	gint64 due = timeout_due(b, now);
+	if (b->clock_linked && due == b->clock_due)
+		return;
+	clock_unlink(b);
+	if (due >= 0)
+		clock_insert(b, due);
+}
+
+static gboolean clock_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	mb_clock *c = (mb_clock *)src;
+	uint64_t now = now_us();
+	(void)cb;
+	(void)data;
+
+	/* Each bridge due is moved on (or out) before the next: one pass. */
+	for (unsigned n = c->due.length; n && c->due.head; n--) {
+		jn_mbridge *b = c->due.head->data;
+		if (b->clock_due > (gint64)now)
+			break;
+		clock_unlink(b);
+		check_timeout(b, now);
+		arm(b, now);
+	}
+	clock_set(c);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs clock_funcs = {
+	.dispatch = clock_dispatch,
+};
+
+/* The context's clock, found through the context itself (no global table). */
+static mb_clock *clock_get(GMainContext *ctx)
+{
+	GSource *s = g_main_context_find_source_by_funcs_user_data(ctx, &clock_funcs, &clock_funcs);
+	if (!s) {
+		s = g_source_new(&clock_funcs, sizeof(mb_clock));
+		g_queue_init(&((mb_clock *)s)->due);
+		g_source_set_name(s, "jn_mbridge clock");
+		g_source_set_callback(s, NULL, &clock_funcs, NULL); /* the key for the lookup */
+		g_source_set_ready_time(s, -1);
+		g_source_attach(s, ctx);
+		g_source_unref(s); /* the context holds it until the last bridge goes */
+	}
+	mb_clock *c = (mb_clock *)s;
+	c->users++;
+	return c;
+}
+
+static void clock_put(jn_mbridge *b)
+{
+	mb_clock *c = b->clock;
+	if (!c)
+		return;
+	clock_unlink(b);
+	b->clock = NULL;
+	if (--c->users == 0)
+		g_source_destroy(&c->src);
 }
 
 static gboolean on_tick(gpointer data)
@@ -178,17 +311,6 @@ static gboolean on_tick(gpointer data)
 	arm(b, now);
 	return G_SOURCE_CONTINUE;
 }
-
-static gboolean timer_dispatch(GSource *src, GSourceFunc cb, gpointer data)
-{
-	(void)src;
-	return cb(data);
-}
-
-/* A bare source driven by its ready time alone. */
-static GSourceFuncs timer_funcs = {
-	.dispatch = timer_dispatch,
-};
 
 /* Starts 20 ms ticks now (a key press to send on a relay). */
 static void start_ticks(jn_mbridge *b)
@@ -235,11 +357,8 @@ int jn_mbridge_new(const jn_mbridge_opts *o, jn_mbridge **out)
 	if (!b->ticking)
 		media_bridge_tick(b->br, now, &b->out);
 	b->next_tick_us = now + TICK_US;
-	b->timer = g_source_new(&timer_funcs, sizeof(GSource));
-	g_source_set_name(b->timer, "jn_mbridge tick");
-	g_source_set_callback(b->timer, on_tick, b, NULL);
-	g_source_set_ready_time(b->timer, -1);
-	g_source_attach(b->timer, o->context);
+	b->clock_link.data = b;
+	b->clock = clock_get(o->context);
 	arm(b, now);
 	*out = b;
 	return 0;
@@ -253,6 +372,7 @@ jn_mbridge *jn_mbridge_free(jn_mbridge *b)
 		g_source_destroy(b->timer);
 		g_source_unref(b->timer);
 	}
+	clock_put(b);
 	for (int i = 0; i < 2; i++) {
 		if (b->side[i].rtp)
 			rtc_rtp_set_receiver(b->side[i].rtp, NULL, NULL);

@@ -7,9 +7,10 @@
  * and what comes out is sent on the other leg at once. A timer on the
  * worker's context runs media_bridge_tick (decode, resample, encode, DTMF)
  * every 20 ms while transcoding, or while a queued key press goes out as
- * RFC 4733 on a relay; a relay with nothing to generate has no periodic
- * timer (only one at the moment a side could time out), so its worker wakes
- * for packets only. No allocation and no lock per packet.
+ * RFC 4733 on a relay. A relay with nothing to generate has no source of
+ * its own: its media timeout waits in one clock source that the bridges of
+ * a context share, so its worker wakes for packets only. No allocation and
+ * no lock per packet.
  *
  * rtc_rtp legs are wired by jn_mbridge_attach_rtp (the bridge becomes the
  * leg's receiver). rtc_pc legs keep the callback given at their creation:
