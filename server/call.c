@@ -186,6 +186,10 @@ void call_end(call *c, call_leg *by, jn_cdr_cause cause, int code, const char *r
 		g_source_remove(c->ring_timer);
 		c->ring_timer = 0;
 	}
+	if (c->gone_timer) {
+		g_source_remove(c->gone_timer);
+		c->gone_timer = 0;
+	}
 	uint16_t a_code = code >= 300 && code < 700 ? (uint16_t)code : 500;
 	for (size_t i = 0; i < c->n_legs; i++)
 		leg_hangup(c->legs[i], c->legs[i] != by, a_code, NULL);
@@ -357,6 +361,15 @@ static gboolean ring_timeout(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean gone_timeout(gpointer data)
+{
+	call *c = data;
+	c->gone_timer = 0;
+	if (c->cl && c->state != CS_ENDED)
+		call_end(c, NULL, JN_CDR_BROWSER_GONE, 0, "peer closed DTLS");
+	return G_SOURCE_REMOVE;
+}
+
 static void leg_event(call *c, call_leg *l, int kind, const char *text)
 {
 	jn_call_layer *cl = c->cl;
@@ -447,10 +460,16 @@ static void leg_event(call *c, call_leg *l, int kind, const char *text)
 			l->inv_tx = NULL;
 			call_end(c, l, JN_CDR_BROWSER_GONE, 0, text);
 		} else if (l == c->a || l == c->b) {
-			if (l == c->b && c->state == CS_SETUP)
+			if (l == c->b && c->state == CS_SETUP) {
 				call_branch_failed(c, l, 500, text);
-			else
+			} else if (text && strstr(text, "peer closed DTLS") && !c->gone_timer && !l->ext) {
+				/* A browser hanging up closes DTLS and sends BYE at about
+				 * the same time: give the BYE a moment to say "normal". */
+				c->gone_timer = g_timeout_add_full(G_PRIORITY_DEFAULT, 2000, gone_timeout, call_ref(c),
+								   (GDestroyNotify)call_unref);
+			} else {
 				call_end(c, NULL, JN_CDR_BROWSER_GONE, 0, text);
+			}
 		} else if (l->state != LS_DONE) {
 			call_branch_failed(c, l, 500, text);
 		}

@@ -194,6 +194,7 @@ struct call {
 	bool pin_caller, pin_callee; /* counted in cl->pins */
 	char callee_user[JN_ROUTE_NAME_MAX + 1];
 	guint ring_timer;
+	guint gone_timer;    /* a browser closed DTLS: its BYE may follow */
 	int best_code;	    /* best failure among branches */
 	call_leg *xfer_from; /* a blind transfer in progress: the leg that sent REFER */
 	bool xfer_from_gone; /* it hung up meanwhile */
