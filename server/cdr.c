@@ -159,6 +159,9 @@ char *jn_cdr_format(const jn_cdr_record *r)
 
 /* ---- the writer ---------------------------------------------------------- */
 
+#define COALESCE_MS 5	   /* a record is on disk at most this much later */
+#define COALESCE_LINES 64  /* ... or as soon as this many wait */
+
 /* Appends buf (whole lines) with one write(2) and syncs. 0 or an errno. */
 static int write_batch(jn_cdr *c, const char *buf, size_t len)
 {
@@ -195,6 +198,13 @@ static gpointer writer_main(gpointer data)
 			g_cond_wait(&c->wake, &c->lock);
 		if (!c->queue.length)
 			break; /* stopping, and everything is written */
+		/* Busy servers end many calls a millisecond: gather what ends in
+		 * the next few ms and sync once for all of them (an fdatasync per
+		 * line cost ~45 us of CPU per call at 1000 calls/s). */
+		gint64 until = g_get_monotonic_time() + COALESCE_MS * G_TIME_SPAN_MILLISECOND;
+		while (!c->stopping && c->queue.length < COALESCE_LINES &&
+		       g_cond_wait_until(&c->wake, &c->lock, until))
+			;
 		guint n = 0;
 		g_string_truncate(batch, 0);
 		if (c->need_newline)
