@@ -64,11 +64,16 @@ static gint wtimer_cmp(gconstpointer a, gconstpointer b, gpointer u)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void timers_rearm(sip_timers *t)
+/* Each g_source_set_ready_time wakes the loop (an eventfd write), and a
+ * transaction adds or removes timers on every message: outside dispatch
+ * the ready time only moves earlier; a wake-up that finds nothing due
+ * costs one dispatch, which sets it exactly. */
+static void timers_rearm(sip_timers *t, bool exact)
 {
 	GSequenceIter *first = g_sequence_get_begin_iter(t->q);
 	gint64 when = g_sequence_iter_is_end(first) ? -1 : ((wtimer *)g_sequence_get(first))->due;
-	if (g_source_get_ready_time(&t->src->src) != when)
+	gint64 cur = g_source_get_ready_time(&t->src->src);
+	if (cur != when && (exact || (when != -1 && (cur == -1 || when < cur))))
 		g_source_set_ready_time(&t->src->src, when);
 }
 
@@ -91,7 +96,7 @@ static gboolean timers_dispatch(GSource *src, GSourceFunc cb, gpointer ud)
 		g_sequence_remove(first); /* frees w: handles die when they fire */
 		fn(arg);
 	}
-	timers_rearm(t);
+	timers_rearm(t, true);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -129,7 +134,7 @@ static void *timers_start(void *self, unsigned ms, sip_timer_fn fn, void *arg)
 	w->arg = arg;
 	w->it = g_sequence_insert_sorted(t->q, w, wtimer_cmp, NULL);
 	if (g_sequence_iter_is_begin(w->it))
-		timers_rearm(t);
+		timers_rearm(t, false);
 	return w;
 }
 
@@ -140,7 +145,7 @@ static void timers_cancel(void *self, void *handle)
 	bool first = g_sequence_iter_is_begin(w->it);
 	g_sequence_remove(w->it);
 	if (first)
-		timers_rearm(t);
+		timers_rearm(t, false);
 }
 
 sip_clock sip_timers_clock(sip_timers *t)
