@@ -312,6 +312,15 @@ void call_branch_answered(call *c, call_leg *l, const sip_msg *m)
 	(void)cl;
 }
 
+int call_better_status(int best, int status)
+{
+	if (!best || best >= 600)
+		return best ? best : status;
+	if (status >= 600 || status == 486 || (status < best && best != 486))
+		return status;
+	return best;
+}
+
 void call_branch_failed(call *c, call_leg *l, int status, const char *why)
 {
 	bool was_b = c->b == l;
@@ -331,11 +340,8 @@ void call_branch_failed(call *c, call_leg *l, int status, const char *why)
 	}
 	if (was_b)
 		c->b = NULL;
-	/* The best answer among the branches (RFC 3261 §16.7, simplified):
-	 * 6xx ends the fork at once; 486 beats other 4xx; else the lowest. */
-	if (!c->best_code || status >= 600 || (status == 486 && c->best_code < 600) ||
-	    (status < c->best_code && c->best_code != 486 && c->best_code < 600))
-		c->best_code = status;
+	/* a 6xx ends the fork at once */
+	c->best_code = call_better_status(c->best_code, status);
 	bool pending = false;
 	for (size_t i = 0; i < c->n_legs; i++)
 		if (c->legs[i] != c->a && !c->legs[i]->xfer && c->legs[i]->state != LS_DONE)

@@ -67,8 +67,6 @@ struct jn_call_layer {
 	char *domain;
 	char *rtp_addr;
 	unsigned rtp_port_min, rtp_port_max;
-	unsigned media_timeout_ms;
-	bool hangup_on_timeout;
 	sdp_codec codecs[CALL_MAX_CODECS]; /* [media] codecs */
 	size_t n_codecs;
 	call_trunk_def *trunks;
@@ -224,7 +222,6 @@ enum {
 	EV_FAILED,     /* leg's media could not be made: text = why */
 	EV_CLOSED,     /* leg's media ended (consent lost, DTLS closed) */
 	EV_DIGIT,      /* a DTMF key for a SIP INFO leg: text = "digit duration" */
-	EV_TIMEOUT,    /* no media from leg for media_timeout */
 	EV_REOFFER,    /* leg's pc made a re-offer: text = SDP, NULL = it could not */
 	EV_CANDIDATE,  /* leg's pc found a late local candidate (ext legs) */
 	EV_FINISHED,   /* the worker freed everything: write the record */
@@ -263,6 +260,9 @@ void call_xfer_transferor_gone(call *c);
 void call_branch_progress(call *c, call_leg *l, int status, const sip_msg *m);
 /* A callee leg answered 2xx (dialog made, ACK sent). */
 void call_branch_answered(call *c, call_leg *l, const sip_msg *m);
+/* The better of two failure statuses among parallel branches (RFC 3261
+ * §16.7, simplified): a 6xx wins, then 486, then the lowest; 0 = none yet. */
+int call_better_status(int best, int status);
 /* A callee leg failed (final >= 300, transport, media). */
 void call_branch_failed(call *c, call_leg *l, int status, const char *why);
 

@@ -213,9 +213,7 @@ void call_xfer_failed(call *c, call_leg *l, int status)
 	(void)l;
 	if (!c->xfer_from)
 		return;
-	if (!c->xfer_best || (status >= 600) || (status == 486 && c->xfer_best < 600) ||
-	    (status < c->xfer_best && c->xfer_best != 486 && c->xfer_best < 600))
-		c->xfer_best = status;
+	c->xfer_best = call_better_status(c->xfer_best, status);
 	for (size_t i = 0; i < c->n_legs; i++)
 		if (c->legs[i]->xfer && c->legs[i]->state != LS_DONE)
 			return; /* other branches still ring */

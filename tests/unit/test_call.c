@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/call.h"
+#include "server/call_int.h"
 #include "server/config.h"
 #include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
@@ -373,6 +374,18 @@ static void test_drain(void)
 	fx_teardown(&fx);
 }
 
+/* What the caller hears when every forked branch failed. */
+static void test_better_status(void)
+{
+	g_assert_cmpint(call_better_status(0, 480), ==, 480);
+	g_assert_cmpint(call_better_status(480, 404), ==, 404);  /* the lowest */
+	g_assert_cmpint(call_better_status(404, 486), ==, 486);  /* busy beats other 4xx */
+	g_assert_cmpint(call_better_status(486, 404), ==, 486);
+	g_assert_cmpint(call_better_status(486, 603), ==, 603);  /* a 6xx wins */
+	g_assert_cmpint(call_better_status(603, 404), ==, 603);
+	g_assert_cmpint(call_better_status(603, 600), ==, 603);  /* the first 6xx stays */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -382,5 +395,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/call/cancel", test_cancel);
 	g_test_add_func("/call/bye-unknown", test_bye_unknown);
 	g_test_add_func("/call/drain", test_drain);
+	g_test_add_func("/call/better-status", test_better_status);
 	return g_test_run();
 }
